@@ -1,0 +1,17 @@
+//! Database migrations for conversation-graphql.
+//!
+//! The server runs every pending migration at start (see `db::connect_and_migrate`); they can
+//! also be run on their own with `conversation-graphql migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_conversations;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_conversations::Migration)]
+    }
+}

@@ -1,0 +1,187 @@
+//! Creates `conversations`: one column per field of the spec, `self` and `peer` flattened into
+//! `self_*` / `peer_*` columns so they can be filtered and indexed.
+//!
+//! Per backend:
+//! - PostgreSQL: native `uuid`, `timestamp with time zone` (microseconds), text columns with the
+//!   `"C"` collation so `orderBy: NAME` sorts by code point as on SQLite and MySQL.
+//! - SQLite: UUIDs as 16-byte blobs, timestamps as RFC 3339 text (sorts correctly as text).
+//! - MySQL/MariaDB: `binary(16)` UUIDs, `DATETIME(6)` timestamps (a `TIMESTAMP` ends in 2038 and
+//!   cannot hold the legacy `9999-01-01` sentinel), binary collation on strings.
+//!
+//! `tm_update` and `tm_delete` are NULL until the event happens.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261126_000001_create_conversations"
+    }
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Conversations {
+    Table,
+    Id,
+    CustomerId,
+    OwnerType,
+    OwnerId,
+    AccountId,
+    Name,
+    Detail,
+    Type,
+    DialogId,
+    SelfType,
+    SelfTarget,
+    SelfTargetName,
+    SelfName,
+    SelfDetail,
+    PeerType,
+    PeerTarget,
+    PeerTargetName,
+    PeerName,
+    PeerDetail,
+    TmCreate,
+    TmUpdate,
+    TmDelete,
+}
+
+/// The key `orderBy: TM_UPDATE` sorts on: "not yet" (NULL) sorts as the far future. The text
+/// must equal `db::order::tm_update_key_sql` for the backend, or the index is not used.
+fn tm_update_key(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "COALESCE(tm_update, TIMESTAMPTZ '9000-01-01 00:00:00+00')",
+        DbBackend::Sqlite => "COALESCE(tm_update, '9000-01-01T00:00:00+00:00')",
+        _ => "COALESCE(tm_update, '9000-01-01 00:00:00')",
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
+        let text_extra = match backend {
+            DbBackend::Postgres => "COLLATE \"C\"",
+            DbBackend::MySql => "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            _ => "",
+        };
+        let string = |col: Conversations, len: u32| {
+            let mut def = ColumnDef::new(col);
+            def.string_len(len).not_null().default("");
+            if !text_extra.is_empty() {
+                def.extra(text_extra);
+            }
+            def
+        };
+        let time = |col: Conversations| {
+            let mut def = ColumnDef::new(col);
+            match backend {
+                DbBackend::MySql => def.custom(Alias::new("DATETIME(6)")),
+                _ => def.timestamp_with_time_zone(),
+            };
+            def
+        };
+        let mut detail = ColumnDef::new(Conversations::Detail);
+        detail.text().not_null();
+        if !text_extra.is_empty() {
+            detail.extra(text_extra);
+        }
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Conversations::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(Conversations::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Conversations::CustomerId).uuid().not_null())
+                    .col(string(Conversations::OwnerType, 32))
+                    .col(ColumnDef::new(Conversations::OwnerId).uuid().null())
+                    .col(ColumnDef::new(Conversations::AccountId).uuid().not_null())
+                    .col(string(Conversations::Name, 255))
+                    .col(detail)
+                    .col(string(Conversations::Type, 16))
+                    .col(string(Conversations::DialogId, 255))
+                    .col(string(Conversations::SelfType, 16))
+                    .col(string(Conversations::SelfTarget, 255))
+                    .col(string(Conversations::SelfTargetName, 255))
+                    .col(string(Conversations::SelfName, 255))
+                    .col(string(Conversations::SelfDetail, 255))
+                    .col(string(Conversations::PeerType, 16))
+                    .col(string(Conversations::PeerTarget, 255))
+                    .col(string(Conversations::PeerTargetName, 255))
+                    .col(string(Conversations::PeerName, 255))
+                    .col(string(Conversations::PeerDetail, 255))
+                    .col(time(Conversations::TmCreate).not_null())
+                    .col(time(Conversations::TmUpdate).null())
+                    .col(time(Conversations::TmDelete).null())
+                    .to_owned(),
+            )
+            .await?;
+
+        let indexes: [(&str, &[Conversations]); 7] = [
+            (
+                "idx_conversations_customer_created",
+                &[
+                    Conversations::CustomerId,
+                    Conversations::TmCreate,
+                    Conversations::Id,
+                ],
+            ),
+            (
+                "idx_conversations_created",
+                &[Conversations::TmCreate, Conversations::Id],
+            ),
+            (
+                "idx_conversations_peer",
+                &[Conversations::PeerType, Conversations::PeerTarget],
+            ),
+            (
+                "idx_conversations_self",
+                &[Conversations::SelfType, Conversations::SelfTarget],
+            ),
+            (
+                "idx_conversations_dialog",
+                &[Conversations::Type, Conversations::DialogId],
+            ),
+            ("idx_conversations_owner", &[Conversations::OwnerId]),
+            (
+                "idx_conversations_name",
+                &[Conversations::Name, Conversations::Id],
+            ),
+        ];
+        for (name, cols) in indexes {
+            let mut index = Index::create();
+            index.name(name).table(Conversations::Table).if_not_exists();
+            for col in cols {
+                index.col(*col);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+
+        // `orderBy: TM_UPDATE` sorts on an expression (NULL as the far future); an expression
+        // index serves it where the backend has them. MySQL/MariaDB sort it without one.
+        if matches!(backend, DbBackend::Postgres | DbBackend::Sqlite) {
+            manager
+                .get_connection()
+                .execute_unprepared(&format!(
+                    "CREATE INDEX IF NOT EXISTS idx_conversations_updated ON conversations ({}, id)",
+                    tm_update_key(backend)
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Conversations::Table).to_owned())
+            .await
+    }
+}

@@ -1,0 +1,136 @@
+//! Wiring: the shared state, the router, and running the server.
+
+use std::net::SocketAddr;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::config::ServeConfig;
+use crate::db::{self, ConversationStore, PoolSettings};
+use crate::graphql::{self, AppSchema, Limits};
+use crate::http::{self, CorsOrigins};
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub store: ConversationStore,
+}
+
+/// Options of the HTTP app beyond the database.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    pub cors: CorsOrigins,
+    pub limits: Limits,
+    pub max_body_bytes: usize,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            cors: CorsOrigins::Any,
+            limits: Limits::default(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The router over a migrated database.
+pub fn router(db: DatabaseConnection, options: &AppOptions) -> Router {
+    let store = ConversationStore::new(db);
+    let schema = graphql::build_schema(store.clone(), options.limits.clone());
+    let state = AppState { schema, store };
+    http::router(state, &options.cors).layer(DefaultBodyLimit::max(options.max_body_bytes))
+}
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid --cors-origin {0:?}")]
+    CorsOrigin(String),
+    #[error("cannot open the database: {0}")]
+    Database(#[source] sea_orm::DbErr),
+    #[error("cannot migrate the database: {0}")]
+    Migration(#[source] sea_orm::DbErr),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, #[source] std::io::Error),
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Opens and migrates the configured database.
+pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, StartError> {
+    let settings = PoolSettings {
+        max_connections: config.db_max_connections,
+        ..PoolSettings::default()
+    };
+    let conn = db::connect(&config.database_url, &settings)
+        .await
+        .map_err(StartError::Database)?;
+    db::migrate(&conn).await.map_err(StartError::Migration)?;
+    Ok(conn)
+}
+
+fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
+    let cors = if config.cors_origins.is_empty() || config.cors_origins.iter().any(|o| o == "*") {
+        CorsOrigins::Any
+    } else {
+        CorsOrigins::List(
+            config
+                .cors_origins
+                .iter()
+                .map(|o| HeaderValue::from_str(o).map_err(|_| StartError::CorsOrigin(o.clone())))
+                .collect::<Result<_, _>>()?,
+        )
+    };
+    Ok(AppOptions {
+        cors,
+        max_body_bytes: config.max_body_bytes,
+        ..AppOptions::default()
+    })
+}
+
+/// Runs the server until SIGINT or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
+    let options = app_options(&config)?;
+    let conn = open_database(&config).await?;
+    let backend = db::backend_name(&conn);
+    let app = router(conn.clone(), &options);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Listen(config.listen, e))?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    tracing::info!(%addr, backend, "GraphiQL: http://{addr}/graphql");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    tracing::info!("shutting down: closing the database pool");
+    let _ = conn.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+}

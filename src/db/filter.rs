@@ -1,0 +1,179 @@
+//! Compiles a [`Predicate`] into one SQL condition with bound parameters.
+//!
+//! Every leaf is two-valued: a comparison on a nullable column is guarded by "the column is
+//! set", so NULL never leaks SQL's unknown into `NOT`. "Set" means: not NULL, and for
+//! timestamps not the legacy far-future sentinel, and for the owner id not the nil UUID.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{Condition, Value};
+use uuid::Uuid;
+
+use super::entity::Column;
+use crate::domain::filter::{Cmp, Field, Predicate, Scalar, TextMatch};
+use crate::domain::NOT_YET_YEAR;
+
+/// The first instant that reads as "not yet".
+pub(super) fn not_yet_threshold() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(NOT_YET_YEAR, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid constant date")
+}
+
+pub(super) fn column(field: Field) -> Column {
+    match field {
+        Field::Id => Column::Id,
+        Field::CustomerId => Column::CustomerId,
+        Field::OwnerType => Column::OwnerType,
+        Field::OwnerId => Column::OwnerId,
+        Field::AccountId => Column::AccountId,
+        Field::Name => Column::Name,
+        Field::Detail => Column::Detail,
+        Field::Type => Column::Kind,
+        Field::DialogId => Column::DialogId,
+        Field::SelfType => Column::SelfType,
+        Field::SelfTarget => Column::SelfTarget,
+        Field::SelfTargetName => Column::SelfTargetName,
+        Field::SelfName => Column::SelfName,
+        Field::PeerType => Column::PeerType,
+        Field::PeerTarget => Column::PeerTarget,
+        Field::PeerTargetName => Column::PeerTargetName,
+        Field::PeerName => Column::PeerName,
+        Field::TmCreate => Column::TmCreate,
+        Field::TmUpdate => Column::TmUpdate,
+        Field::TmDelete => Column::TmDelete,
+    }
+}
+
+/// The condition "this field has a value", or `None` for fields that always have one.
+pub(super) fn is_set(field: Field) -> Option<Expr> {
+    let col = Expr::col(column(field));
+    match field {
+        Field::OwnerId => Some(
+            col.clone()
+                .is_not_null()
+                .and(col.ne(Value::Uuid(Some(Uuid::nil())))),
+        ),
+        Field::OwnerType => Some(col.clone().is_not_null().and(col.ne(""))),
+        Field::TmUpdate | Field::TmDelete => Some(
+            col.clone()
+                .is_not_null()
+                .and(col.lt(Value::from(not_yet_threshold()))),
+        ),
+        _ => None,
+    }
+}
+
+fn guarded(field: Field, test: Expr) -> Expr {
+    match is_set(field) {
+        Some(set) => set.and(test),
+        None => test,
+    }
+}
+
+fn value(v: &Scalar) -> Value {
+    match v {
+        Scalar::Uuid(u) => Value::Uuid(Some(*u)),
+        Scalar::Text(s) => Value::from(s.clone()),
+        Scalar::Time(t) => Value::from(*t),
+    }
+}
+
+/// `%`, `_` and the escape character itself are matched literally. The escape character is
+/// `!`, which no backend treats specially inside a string literal (MySQL does `\`).
+fn escape_like(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn always(yes: bool) -> Expr {
+    Expr::cust(if yes { "1 = 1" } else { "1 = 0" })
+}
+
+/// The SQL condition for `predicate`.
+pub(super) fn compile(predicate: &Predicate) -> Condition {
+    match predicate {
+        Predicate::All => Condition::all(),
+        Predicate::And(parts) => parts
+            .iter()
+            .fold(Condition::all(), |c, p| c.add(compile(p))),
+        Predicate::Or(parts) => {
+            if parts.is_empty() {
+                // OR of nothing is false.
+                Condition::all().add(always(false))
+            } else {
+                parts
+                    .iter()
+                    .fold(Condition::any(), |c, p| c.add(compile(p)))
+            }
+        }
+        Predicate::Not(inner) => compile(inner).not(),
+        leaf => Condition::all().add(leaf_expr(leaf)),
+    }
+}
+
+fn leaf_expr(leaf: &Predicate) -> Expr {
+    match leaf {
+        Predicate::Eq(field, v) => guarded(*field, Expr::col(column(*field)).eq(value(v))),
+        Predicate::In(field, vs) => {
+            if vs.is_empty() {
+                always(false)
+            } else {
+                guarded(
+                    *field,
+                    Expr::col(column(*field)).is_in(vs.iter().map(value)),
+                )
+            }
+        }
+        Predicate::Match(field, how, needle) => {
+            let escaped = escape_like(needle);
+            let pattern = match how {
+                TextMatch::Contains => format!("%{escaped}%"),
+                TextMatch::StartsWith => format!("{escaped}%"),
+                TextMatch::EndsWith => format!("%{escaped}"),
+            };
+            // Both sides lower-cased by the database, so each backend folds case its own way
+            // on both (PostgreSQL and MySQL for all of Unicode, SQLite for ASCII).
+            let test = Expr::cust_with_exprs(
+                "LOWER($1) LIKE LOWER($2) ESCAPE '!'",
+                [Expr::col(column(*field)), Expr::val(pattern)],
+            );
+            guarded(*field, test)
+        }
+        Predicate::Compare(field, cmp, at) => {
+            let col = Expr::col(column(*field));
+            let v = Value::from(*at);
+            let test = match cmp {
+                Cmp::Gt => col.gt(v),
+                Cmp::Gte => col.gte(v),
+                Cmp::Lt => col.lt(v),
+                Cmp::Lte => col.lte(v),
+            };
+            guarded(*field, test)
+        }
+        Predicate::IsNull(field, null) => match (is_set(*field), null) {
+            (Some(set), true) => set.not(),
+            (Some(set), false) => set,
+            (None, null) => always(!null),
+        },
+        Predicate::All | Predicate::And(_) | Predicate::Or(_) | Predicate::Not(_) => {
+            unreachable!("compound predicates are handled by compile()")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(escape_like("50%_off!"), "50!%!_off!!");
+    }
+}

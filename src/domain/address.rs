@@ -1,0 +1,219 @@
+//! Addresses: the local (`self`) and remote (`peer`) party of a conversation.
+
+use uuid::Uuid;
+
+use super::text::BoundedText;
+use super::Invalid;
+
+/// What kind of endpoint an address names. Stored as the lower-case string of [`Self::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressType {
+    None,
+    Tel,
+    Email,
+    Sip,
+    Line,
+    Whatsapp,
+    Agent,
+    Conference,
+    Extension,
+    Webchat,
+    WebSession,
+    Ai,
+    AiTeam,
+}
+
+impl AddressType {
+    pub const ALL: [AddressType; 13] = [
+        Self::None,
+        Self::Tel,
+        Self::Email,
+        Self::Sip,
+        Self::Line,
+        Self::Whatsapp,
+        Self::Agent,
+        Self::Conference,
+        Self::Extension,
+        Self::Webchat,
+        Self::WebSession,
+        Self::Ai,
+        Self::AiTeam,
+    ];
+
+    /// The stored (and source platform's) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "",
+            Self::Tel => "tel",
+            Self::Email => "email",
+            Self::Sip => "sip",
+            Self::Line => "line",
+            Self::Whatsapp => "whatsapp",
+            Self::Agent => "agent",
+            Self::Conference => "conference",
+            Self::Extension => "extension",
+            Self::Webchat => "webchat",
+            Self::WebSession => "web_session",
+            Self::Ai => "ai",
+            Self::AiTeam => "ai_team",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    fn target_is_uuid(self) -> bool {
+        matches!(
+            self,
+            Self::Agent
+                | Self::Conference
+                | Self::Extension
+                | Self::Webchat
+                | Self::WebSession
+                | Self::Ai
+                | Self::AiTeam
+        )
+    }
+}
+
+/// A phone number in E.164 form: `+` and 3 to 15 digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct E164(String);
+
+impl E164 {
+    /// Accepts the usual ways of writing a number: spaces, dashes, dots and parentheses are
+    /// dropped, so `+1 (470) 329-8699` becomes `+14703298699`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let compact: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+            .collect();
+        let digits = compact
+            .strip_prefix('+')
+            .ok_or_else(|| format!("`{raw}` is not an E.164 number: it must start with +"))?;
+        if !(3..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "`{raw}` is not an E.164 number: + then 3 to 15 digits"
+            ));
+        }
+        Ok(Self(compact))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A validated address. `target` is normalised for its type (E.164 compacted, UUIDs
+/// lower-case hyphenated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub kind: AddressType,
+    pub target: String,
+    pub target_name: String,
+    pub name: String,
+    pub detail: String,
+}
+
+impl Address {
+    /// Validates each part; errors name the part (`target`, `name`, ...).
+    pub fn parse(
+        kind: AddressType,
+        target: String,
+        target_name: String,
+        name: String,
+        detail: String,
+    ) -> Result<Self, Invalid> {
+        let target = BoundedText::<255>::parse("target", target)?.into_inner();
+        let target = parse_target(kind, target).map_err(|m| Invalid::new("target", m))?;
+        Ok(Self {
+            kind,
+            target,
+            target_name: BoundedText::<255>::parse("targetName", target_name)?.into_inner(),
+            name: BoundedText::<255>::parse("name", name)?.into_inner(),
+            detail: BoundedText::<255>::parse("detail", detail)?.into_inner(),
+        })
+    }
+}
+
+fn parse_target(kind: AddressType, target: String) -> Result<String, String> {
+    match kind {
+        AddressType::None => Ok(target),
+        AddressType::Tel | AddressType::Whatsapp => Ok(E164::parse(&target)?.0),
+        AddressType::Email => parse_email(&target).map(|()| target),
+        AddressType::Sip => parse_sip(&target).map(|()| target),
+        AddressType::Line => {
+            if target.trim().is_empty() {
+                Err("a LINE target must not be empty".into())
+            } else {
+                Ok(target)
+            }
+        }
+        t if t.target_is_uuid() => Uuid::try_parse(target.trim())
+            .map(|u| u.hyphenated().to_string())
+            .map_err(|_| format!("`{target}` is not a UUID")),
+        _ => unreachable!("every address type is handled above"),
+    }
+}
+
+fn parse_email(s: &str) -> Result<(), String> {
+    let bad = || format!("`{s}` is not an email address (local@domain.tld)");
+    let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || domain.contains('@')
+        || s.chars().any(char::is_whitespace)
+        || !domain.contains('.')
+        || domain.split('.').any(str::is_empty)
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+fn parse_sip(s: &str) -> Result<(), String> {
+    let bad = || format!("`{s}` is not a SIP address (user@domain)");
+    let (user, domain) = s.split_once('@').ok_or_else(bad)?;
+    if user.is_empty()
+        || domain.is_empty()
+        || domain.contains('@')
+        || s.chars().any(char::is_whitespace)
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_accepts_formatted_numbers_and_short_codes() {
+        assert_eq!(
+            E164::parse("+1 (470) 329-8699").unwrap().as_str(),
+            "+14703298699"
+        );
+        assert_eq!(E164::parse("+673802").unwrap().as_str(), "+673802");
+        assert_eq!(
+            E164::parse("+1.470.329.8699").unwrap().as_str(),
+            "+14703298699"
+        );
+        assert!(E164::parse("14703298699").is_err());
+        assert!(E164::parse("+12").is_err());
+        assert!(E164::parse("+1234567890123456").is_err());
+        assert!(E164::parse("+12a45").is_err());
+    }
+
+    #[test]
+    fn email_and_sip() {
+        assert!(parse_email("a@b.co").is_ok());
+        assert!(parse_email("a@b").is_err());
+        assert!(parse_email("a@@b.co").is_err());
+        assert!(parse_email("@b.co").is_err());
+        assert!(parse_email("a@b..co").is_err());
+        assert!(parse_sip("alice@example.com").is_ok());
+        assert!(parse_sip("alice").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! The GraphQL API: schema, types, resolvers. Resolvers turn arguments into domain values and
+//! call the [`ConversationStore`]; they never build SQL.
+
+mod connection;
+mod filter;
+mod mutation;
+mod query;
+mod scalars;
+mod types;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use async_graphql::{Context, EmptySubscription, Response, Schema};
+
+use crate::db::ConversationStore;
+use crate::domain::filter::Predicate;
+use crate::error::ApiError;
+
+pub use mutation::Mutation;
+pub use query::Query;
+pub use scalars::format_datetime;
+
+/// The schema type served by this crate.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Limits on what one request may ask for.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// `first` / `last` above this is a `BAD_USER_INPUT` error.
+    pub max_page_size: u64,
+    /// The page size when neither `first` nor `last` is given.
+    pub default_page_size: u64,
+    /// How deep `and` / `or` / `not` may nest in a filter.
+    pub max_filter_depth: usize,
+    /// The longest `in` / `notIn` list.
+    pub max_in_list: usize,
+    /// Query depth (fields inside fields).
+    pub max_depth: usize,
+    /// Query complexity (roughly, the number of fields resolved).
+    pub max_complexity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_page_size: 100,
+            default_page_size: 20,
+            max_filter_depth: 5,
+            max_in_list: 100,
+            max_depth: 10,
+            max_complexity: 500,
+        }
+    }
+}
+
+/// The rows a request may see: every query and mutation is AND-ed with this predicate.
+#[derive(Debug, Clone)]
+pub struct Scope(pub Predicate);
+
+/// Builds the schema around a store.
+pub fn build_schema(store: ConversationStore, limits: Limits) -> AppSchema {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(ExecutionMarker)
+        .data(store)
+        .data(limits)
+        .finish()
+}
+
+/// The SDL of the schema, as served (`schema.graphql` holds exactly this).
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+pub(crate) fn store<'c>(ctx: &Context<'c>) -> Result<&'c ConversationStore, ApiError> {
+    ctx.data::<ConversationStore>()
+        .map_err(|_| ApiError::internal("schema built without a ConversationStore"))
+}
+
+pub(crate) fn limits<'c>(ctx: &Context<'c>) -> Result<&'c Limits, ApiError> {
+    ctx.data::<Limits>()
+        .map_err(|_| ApiError::internal("schema built without Limits"))
+}
+
+pub(crate) fn scope(ctx: &Context<'_>) -> Result<Predicate, ApiError> {
+    ctx.data::<Scope>()
+        .map(|s| s.0.clone())
+        .map_err(|_| ApiError::internal("request executed without a Scope"))
+}
+
+/// Set when a request got past parsing and validation into execution. A request that never
+/// gets there failed as a whole (a "request error" in the GraphQL over HTTP spec).
+#[derive(Clone, Default)]
+pub struct Executed(Arc<AtomicBool>);
+
+impl Executed {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The extension that sets [`Executed`].
+struct ExecutionMarker;
+
+impl ExtensionFactory for ExecutionMarker {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ExecutionMarker)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ExecutionMarker {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if let Some(flag) = ctx.data_opt::<Executed>() {
+            flag.0.store(true, Ordering::Relaxed);
+        }
+        next.run(ctx, operation_name).await
+    }
+}

@@ -1,0 +1,137 @@
+//! The `Query` root.
+
+use async_graphql::{Context, Object};
+
+use super::connection::ConversationConnection;
+use super::filter::{longest_list, ConversationFilter, ConversationOrder};
+use super::scalars::Uuid;
+use super::types::Conversation;
+use super::{limits, scope, store};
+use crate::domain::filter::{CursorError, Field, Order, PageQuery, Position, Predicate};
+use crate::error::ApiError;
+
+/// Reads.
+#[derive(Default)]
+pub struct Query;
+
+fn default_order() -> Option<ConversationOrder> {
+    Some(ConversationOrder::default())
+}
+
+fn cursor(arg: &str, cursor: Option<String>, order: Order) -> Result<Option<Position>, ApiError> {
+    cursor
+        .map(|c| {
+            Position::decode(&c, order).map_err(|e| {
+                ApiError::bad_input(
+                    arg,
+                    match e {
+                        CursorError::Malformed => "not a cursor this server made",
+                        CursorError::WrongOrder => "the cursor was made for another orderBy",
+                    },
+                )
+            })
+        })
+        .transpose()
+}
+
+fn page_size(arg: &str, value: i32, max: u64) -> Result<u64, ApiError> {
+    match u64::try_from(value) {
+        Ok(n) if n <= max => Ok(n),
+        Ok(_) => Err(ApiError::bad_input(arg, format!("must be at most {max}"))),
+        Err(_) => Err(ApiError::bad_input(arg, "must not be negative")),
+    }
+}
+
+#[Object]
+impl Query {
+    /// One conversation by id, deleted or not; `null` if there is none.
+    async fn conversation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The conversation's id.")] id: Uuid,
+    ) -> async_graphql::Result<Option<Conversation>> {
+        let found = store(ctx)?
+            .get(id.0, &scope(ctx)?)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(found.map(Conversation))
+    }
+
+    /// A page of conversations, newest first unless `orderBy` says otherwise. Paging follows
+    /// the Relay Cursor Connections spec: `first`/`after` walk forwards, `last`/`before`
+    /// backwards; without either, the first 20. Cursors are keyset positions, so a page deep
+    /// in the list costs what the first costs and rows inserted meanwhile never shift a page.
+    #[allow(clippy::too_many_arguments)]
+    async fn conversations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which conversations; all when left out.")] filter: Option<
+            ConversationFilter,
+        >,
+        #[graphql(
+            desc = "Also list soft-deleted conversations (`null` means false).",
+            default_with = "Some(false)"
+        )]
+        include_deleted: Option<bool>,
+        #[graphql(
+            desc = "Sort order; ties are broken by id. `null` means the default.",
+            default_with = "default_order()"
+        )]
+        order_by: Option<ConversationOrder>,
+        #[graphql(desc = "Page size from the start (after `after`): 0 to 100; default 20.")]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor: list only conversations after this one.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (before `before`): 0 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Cursor: list only conversations before this one.")] before: Option<
+            String,
+        >,
+    ) -> async_graphql::Result<ConversationConnection> {
+        let limits = limits(ctx)?;
+        let order: Order = order_by.unwrap_or_default().into();
+        let (limit, from_end) = match (first, last) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_input("last", "give `first` or `last`, not both").into())
+            }
+            (Some(n), None) => (page_size("first", n, limits.max_page_size)?, false),
+            (None, Some(n)) => (page_size("last", n, limits.max_page_size)?, true),
+            (None, None) => (limits.default_page_size, false),
+        };
+        let mut filter = match &filter {
+            Some(f) => f.to_predicate(),
+            None => Predicate::All,
+        };
+        if filter.depth() > limits.max_filter_depth {
+            return Err(ApiError::bad_input(
+                "filter",
+                format!(
+                    "nests and/or/not more than {} levels deep",
+                    limits.max_filter_depth
+                ),
+            )
+            .into());
+        }
+        if longest_list(&filter) > limits.max_in_list {
+            return Err(ApiError::bad_input(
+                "filter",
+                format!("an in/notIn list is longer than {}", limits.max_in_list),
+            )
+            .into());
+        }
+        if !include_deleted.unwrap_or(false) {
+            filter = Predicate::all_of(vec![filter, Predicate::IsNull(Field::TmDelete, true)]);
+        }
+        let query = PageQuery {
+            filter,
+            order,
+            after: cursor("after", after, order)?,
+            before: cursor("before", before, order)?,
+            limit,
+            from_end,
+        };
+        let page = store(ctx)?
+            .page(&query, &scope(ctx)?)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(ConversationConnection::new(query, page.rows, page.has_more))
+    }
+}

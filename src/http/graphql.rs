@@ -1,0 +1,376 @@
+//! `POST /graphql` and `GET /graphql`, per the GraphQL over HTTP spec.
+//!
+//! async-graphql-axum's extractor answers every request error with `200` in
+//! `application/graphql-response+json`; this handler instead:
+//! - picks the response media type from `Accept` (`application/graphql-response+json` by
+//!   default and for `*/*`, `application/json` when that is what the client prefers, `406`
+//!   when it accepts neither);
+//! - answers a request error (unparsable JSON, bad parameters, a document that fails to parse
+//!   or validate, variables that do not coerce) with `400` and no `data` in
+//!   `application/graphql-response+json`, and with `200` in `application/json`;
+//! - refuses mutations over `GET` with `405` and `Allow: POST`;
+//! - gives every error an `extensions.code`.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::graphiql;
+use crate::app::AppState;
+use crate::domain::filter::Predicate;
+use crate::error::code;
+use crate::graphql::{Executed, Scope};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const APPLICATION_JSON: &str = "application/json";
+
+/// The response media types this server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            MediaType::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            MediaType::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// Reads `Accept`: the acceptable type with the highest q-value, ties going to
+/// `application/graphql-response+json`. `None` when neither is acceptable.
+fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers.get(header::ACCEPT) else {
+        return Some(MediaType::GraphqlResponseJson);
+    };
+    let accept = accept.to_str().ok()?;
+    if accept.trim().is_empty() {
+        return Some(MediaType::GraphqlResponseJson);
+    }
+    let mut best: Option<(f32, MediaType)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0_f32;
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=') {
+                if k.trim().eq_ignore_ascii_case("q") {
+                    q = v.trim().parse().unwrap_or(0.0);
+                }
+            }
+        }
+        if q <= 0.0 {
+            continue;
+        }
+        let candidate = match range.as_str() {
+            GRAPHQL_RESPONSE_JSON | "application/*" | "*/*" => MediaType::GraphqlResponseJson,
+            APPLICATION_JSON => MediaType::Json,
+            _ => continue,
+        };
+        let better = match best {
+            None => true,
+            Some((bq, bm)) => {
+                q > bq
+                    || (q == bq && candidate == MediaType::GraphqlResponseJson && bm != candidate)
+            }
+        };
+        if better {
+            best = Some((q, candidate));
+        }
+    }
+    best.map(|(_, m)| m)
+}
+
+/// A GraphQL-over-HTTP request, before execution.
+struct GraphqlParams {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    extensions: Option<Map<String, Value>>,
+}
+
+/// A request that fails before GraphQL sees it: its status and message.
+struct Rejection(StatusCode, String);
+
+fn request_error_body(message: &str) -> Value {
+    serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code::BAD_USER_INPUT } }]
+    })
+}
+
+fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+fn reject(media: MediaType, rejection: Rejection) -> Response {
+    json_response(rejection.0, media, &request_error_body(&rejection.1))
+}
+
+fn params_from_object(object: Map<String, Value>) -> Result<GraphqlParams, Rejection> {
+    let bad = |m: &str| Rejection(StatusCode::BAD_REQUEST, m.to_owned());
+    let query = match object.get("query") {
+        Some(Value::String(q)) => q.clone(),
+        Some(_) => return Err(bad("`query` must be a string")),
+        None => return Err(bad("the request has no `query`")),
+    };
+    let operation_name = match object.get("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(bad("`operationName` must be a string")),
+    };
+    let object_param = |name: &str| match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m.clone())),
+        Some(_) => Err(bad(&format!("`{name}` must be an object"))),
+    };
+    Ok(GraphqlParams {
+        query,
+        operation_name,
+        variables: object_param("variables")?,
+        extensions: object_param("extensions")?,
+    })
+}
+
+/// `GET` parameters: `variables` and `extensions` are JSON text.
+fn params_from_query_string(raw: &str) -> Result<GraphqlParams, Rejection> {
+    let bad = |m: &str| Rejection(StatusCode::BAD_REQUEST, m.to_owned());
+    let mut object = Map::new();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        let value = match k.as_ref() {
+            "query" | "operationName" => Value::String(v.into_owned()),
+            "variables" | "extensions" => {
+                if v.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_str(&v)
+                        .map_err(|_| bad(&format!("`{k}` must be a JSON object")))?
+                }
+            }
+            _ => continue,
+        };
+        object.insert(k.into_owned(), value);
+    }
+    params_from_object(object)
+}
+
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(APPLICATION_JSON))
+}
+
+/// `POST /graphql`.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    if !is_json_content_type(&headers) {
+        return reject(
+            media,
+            Rejection(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the request as Content-Type: application/json".into(),
+            ),
+        );
+    }
+    let params = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(object)) => params_from_object(object),
+        Ok(Value::Array(_)) => Err(Rejection(
+            StatusCode::BAD_REQUEST,
+            "batched requests are not supported".into(),
+        )),
+        Ok(_) => Err(Rejection(
+            StatusCode::BAD_REQUEST,
+            "the request body must be a JSON object".into(),
+        )),
+        Err(_) => Err(Rejection(
+            StatusCode::BAD_REQUEST,
+            "the request body is not valid JSON".into(),
+        )),
+    };
+    match params {
+        Ok(params) => execute(&state, media, params, false).await,
+        Err(rejection) => reject(media, rejection),
+    }
+}
+
+/// `GET /graphql`: GraphiQL for a browser that asks for HTML without a query, otherwise a
+/// query (never a mutation) from the URL.
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let has_query = form_urlencoded::parse(raw.as_bytes()).any(|(k, _)| k == "query");
+    if wants_html && !has_query {
+        return graphiql::page().await.into_response();
+    }
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    match params_from_query_string(&raw) {
+        Ok(params) => execute(&state, media, params, true).await,
+        Err(rejection) => reject(media, rejection),
+    }
+}
+
+fn not_acceptable() -> Response {
+    let body = request_error_body(
+        "this server answers in application/graphql-response+json or application/json",
+    );
+    json_response(StatusCode::NOT_ACCEPTABLE, MediaType::Json, &body)
+}
+
+/// Whether the operation `params` would run is a mutation (or a subscription): GET may only
+/// run queries. `None` when the document does not parse (validation reports that).
+fn is_non_query(request: &mut async_graphql::Request) -> Option<bool> {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let name = request.operation_name.clone();
+    let doc = request.parsed_query().ok()?;
+    let ty = match &doc.operations {
+        DocumentOperations::Single(op) => op.node.ty,
+        DocumentOperations::Multiple(ops) => match &name {
+            Some(n) => ops.get(n.as_str())?.node.ty,
+            None if ops.len() == 1 => ops.values().next()?.node.ty,
+            None => return None,
+        },
+    };
+    Some(ty != OperationType::Query)
+}
+
+async fn execute(
+    state: &AppState,
+    media: MediaType,
+    params: GraphqlParams,
+    via_get: bool,
+) -> Response {
+    let executed = Executed::default();
+    let mut request = async_graphql::Request::new(params.query)
+        .variables(async_graphql::Variables::from_json(Value::Object(
+            params.variables.unwrap_or_default(),
+        )))
+        .data(executed.clone())
+        .data(Scope(Predicate::All));
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(ext) = params.extensions {
+        for (k, v) in ext {
+            if let Ok(v) = async_graphql::Value::from_json(v) {
+                request.extensions.insert(k, v);
+            }
+        }
+    }
+    if via_get && is_non_query(&mut request) == Some(true) {
+        let mut response = reject(
+            media,
+            Rejection(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "mutations and subscriptions must be sent with POST".into(),
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+
+    let response = state.schema.execute(request).await;
+    let request_error = !executed.get();
+    let mut body = serde_json::to_value(&response)
+        .unwrap_or_else(|_| request_error_body("the response could not be serialized"));
+    if let Value::Object(map) = &mut body {
+        if request_error {
+            map.remove("data");
+        }
+        if let Some(Value::Array(errors)) = map.get_mut("errors") {
+            for error in errors {
+                tag_error(error, request_error);
+            }
+        }
+    }
+    let status = if request_error && media == MediaType::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut http = json_response(status, media, &body);
+    for (name, value) in response.http_headers.iter() {
+        http.headers_mut().append(name, value.clone());
+    }
+    http
+}
+
+/// Gives an error without a code the code its kind implies.
+fn tag_error(error: &mut Value, request_error: bool) {
+    let Value::Object(error) = error else { return };
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let extensions = error
+        .entry("extensions")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(extensions) = extensions else {
+        return;
+    };
+    if extensions.contains_key("code") {
+        return;
+    }
+    let code = if message == "Query is too complex." || message == "Query is nested too deep." {
+        code::QUERY_TOO_COMPLEX
+    } else if request_error || message.starts_with("Failed to parse") {
+        // Request errors, and argument values that do not coerce.
+        code::BAD_USER_INPUT
+    } else {
+        code::INTERNAL_SERVER_ERROR
+    };
+    extensions.insert("code".into(), Value::String(code.into()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> Option<MediaType> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        negotiate(&h)
+    }
+
+    #[test]
+    fn negotiation() {
+        assert_eq!(
+            negotiate(&HeaderMap::new()),
+            Some(MediaType::GraphqlResponseJson)
+        );
+        assert_eq!(accept("application/json"), Some(MediaType::Json));
+        assert_eq!(accept("*/*"), Some(MediaType::GraphqlResponseJson));
+        assert_eq!(
+            accept("application/graphql-response+json, application/json;q=0.9"),
+            Some(MediaType::GraphqlResponseJson)
+        );
+        assert_eq!(
+            accept("application/graphql-response+json;q=0.5, application/json"),
+            Some(MediaType::Json)
+        );
+        assert_eq!(accept("text/html"), None);
+    }
+}

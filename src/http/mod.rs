@@ -1,0 +1,46 @@
+//! HTTP: the router and its middleware.
+
+mod graphiql;
+mod graphql;
+mod health;
+
+use axum::http::{header, HeaderValue, Method};
+use axum::routing::get;
+use axum::Router;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+use crate::app::AppState;
+
+/// Which origins may call the API from a browser.
+#[derive(Debug, Clone, Default)]
+pub enum CorsOrigins {
+    /// Any origin (without credentials).
+    #[default]
+    Any,
+    /// Only these.
+    List(Vec<HeaderValue>),
+}
+
+fn cors(origins: &CorsOrigins) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+        .max_age(std::time::Duration::from_secs(3600));
+    match origins {
+        CorsOrigins::Any => layer.allow_origin(Any),
+        CorsOrigins::List(list) => layer.allow_origin(AllowOrigin::list(list.clone())),
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
+    let api = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .layer(cors(origins));
+    Router::new()
+        .merge(api)
+        .route("/graphql/assets/{file}", get(graphiql::asset))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .with_state(state)
+}

@@ -1,0 +1,18 @@
+//! conversation-graphql: a GraphQL server for customer-support conversations.
+//!
+//! Layers, each in its own module:
+//! - [`config`]: command line and environment;
+//! - [`domain`]: validated values (addresses, E.164 numbers, the filter language);
+//! - [`db`]: entities, migrations and every query;
+//! - [`graphql`]: the schema and resolvers;
+//! - [`http`]: the router, GraphQL over HTTP, GraphiQL, health;
+//! - [`error`]: the one error type and its codes;
+//! - [`app`]: wiring and running.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
