@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{Condition, Value};
+use sea_orm::{Condition, DbBackend, Value};
 use uuid::Uuid;
 
 use super::entity::Column;
@@ -96,13 +96,13 @@ fn always(yes: bool) -> Expr {
     Expr::cust(if yes { "1 = 1" } else { "1 = 0" })
 }
 
-/// The SQL condition for `predicate`.
-pub(super) fn compile(predicate: &Predicate) -> Condition {
+/// The SQL condition for `predicate` (custom SQL fragments use the backend's placeholders).
+pub(super) fn compile(predicate: &Predicate, backend: DbBackend) -> Condition {
     match predicate {
         Predicate::All => Condition::all(),
         Predicate::And(parts) => parts
             .iter()
-            .fold(Condition::all(), |c, p| c.add(compile(p))),
+            .fold(Condition::all(), |c, p| c.add(compile(p, backend))),
         Predicate::Or(parts) => {
             if parts.is_empty() {
                 // OR of nothing is false.
@@ -110,15 +110,15 @@ pub(super) fn compile(predicate: &Predicate) -> Condition {
             } else {
                 parts
                     .iter()
-                    .fold(Condition::any(), |c, p| c.add(compile(p)))
+                    .fold(Condition::any(), |c, p| c.add(compile(p, backend)))
             }
         }
-        Predicate::Not(inner) => compile(inner).not(),
-        leaf => Condition::all().add(leaf_expr(leaf)),
+        Predicate::Not(inner) => compile(inner, backend).not(),
+        leaf => Condition::all().add(leaf_expr(leaf, backend)),
     }
 }
 
-fn leaf_expr(leaf: &Predicate) -> Expr {
+fn leaf_expr(leaf: &Predicate, backend: DbBackend) -> Expr {
     match leaf {
         Predicate::Eq(field, v) => guarded(*field, Expr::col(column(*field)).eq(value(v))),
         Predicate::In(field, vs) => {
@@ -140,10 +140,12 @@ fn leaf_expr(leaf: &Predicate) -> Expr {
             };
             // Both sides lower-cased by the database, so each backend folds case its own way
             // on both (PostgreSQL and MySQL for all of Unicode, SQLite for ASCII).
-            let test = Expr::cust_with_exprs(
-                "LOWER($1) LIKE LOWER($2) ESCAPE '!'",
-                [Expr::col(column(*field)), Expr::val(pattern)],
-            );
+            let template = match backend {
+                DbBackend::Postgres => "LOWER($1) LIKE LOWER($2) ESCAPE '!'",
+                _ => "LOWER(?) LIKE LOWER(?) ESCAPE '!'",
+            };
+            let test =
+                Expr::cust_with_exprs(template, [Expr::col(column(*field)), Expr::val(pattern)]);
             guarded(*field, test)
         }
         Predicate::Compare(field, cmp, at) => {

@@ -5,8 +5,9 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    Value,
 };
 use uuid::Uuid;
 
@@ -36,8 +37,8 @@ pub struct ConversationStore {
     db: DatabaseConnection,
 }
 
-fn not_deleted() -> Condition {
-    compile(&Predicate::IsNull(Field::TmDelete, true))
+fn not_deleted(backend: DbBackend) -> Condition {
+    compile(&Predicate::IsNull(Field::TmDelete, true), backend)
 }
 
 impl ConversationStore {
@@ -59,8 +60,8 @@ impl ConversationStore {
         let backend = self.db.get_database_backend();
         let forward = !query.from_end;
         let mut cond = Condition::all()
-            .add(compile(scope))
-            .add(compile(&query.filter));
+            .add(compile(scope, backend))
+            .add(compile(&query.filter, backend));
         if let Some(after) = &query.after {
             cond = cond.add(beyond(query.order, after, true, backend));
         }
@@ -98,8 +99,8 @@ impl ConversationStore {
     ) -> Result<bool, DbErr> {
         let backend = self.db.get_database_backend();
         let cond = Condition::all()
-            .add(compile(scope))
-            .add(compile(&query.filter))
+            .add(compile(scope, backend))
+            .add(compile(&query.filter, backend))
             .add(beyond(query.order, pos, forward, backend).not());
         let found = Entity::find()
             .select_only()
@@ -114,9 +115,10 @@ impl ConversationStore {
 
     /// How many rows match `filter` (cursors aside).
     pub async fn count(&self, filter: &Predicate, scope: &Predicate) -> Result<u64, DbErr> {
+        let backend = self.db.get_database_backend();
         Entity::find()
-            .filter(compile(scope))
-            .filter(compile(filter))
+            .filter(compile(scope, backend))
+            .filter(compile(filter, backend))
             .count(&self.db)
             .await
     }
@@ -152,6 +154,7 @@ impl ConversationStore {
         patch: ConversationPatch,
         scope: &Predicate,
     ) -> Result<Option<Conversation>, DbErr> {
+        let backend = self.db.get_database_backend();
         let txn = self.db.begin().await?;
         if patch.is_empty() {
             let found = find(&txn, id, scope)
@@ -182,8 +185,8 @@ impl ConversationStore {
         }
         let result = update
             .filter(Column::Id.eq(id))
-            .filter(compile(scope))
-            .filter(not_deleted())
+            .filter(compile(scope, backend))
+            .filter(not_deleted(backend))
             .exec(&txn)
             .await?;
         if result.rows_affected == 0 {
@@ -244,7 +247,7 @@ async fn find<C: ConnectionTrait>(
     scope: &Predicate,
 ) -> Result<Option<Conversation>, DbErr> {
     Entity::find_by_id(id)
-        .filter(compile(scope))
+        .filter(compile(scope, db.get_database_backend()))
         .one(db)
         .await?
         .map(to_domain)

@@ -88,6 +88,17 @@ impl Predicate {
         }
     }
 
+    /// Whether any text value in the predicate satisfies `test`.
+    pub fn any_text(&self, test: &dyn Fn(&str) -> bool) -> bool {
+        match self {
+            Predicate::And(ps) | Predicate::Or(ps) => ps.iter().any(|p| p.any_text(test)),
+            Predicate::Not(p) => p.any_text(test),
+            Predicate::Eq(_, Scalar::Text(s)) | Predicate::Match(_, _, s) => test(s),
+            Predicate::In(_, vs) => vs.iter().any(|v| matches!(v, Scalar::Text(s) if test(s))),
+            _ => false,
+        }
+    }
+
     /// How deeply `and`/`or`/`not` nest (a leaf is 0).
     pub fn depth(&self) -> usize {
         match self {

@@ -117,6 +117,11 @@ impl Query {
             )
             .into());
         }
+        if filter.any_text(&|s| s.contains('\0')) {
+            return Err(
+                ApiError::bad_input("filter", "strings must not contain NUL characters").into(),
+            );
+        }
         if !include_deleted.unwrap_or(false) {
             filter = Predicate::all_of(vec![filter, Predicate::IsNull(Field::TmDelete, true)]);
         }

@@ -111,6 +111,15 @@ fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response
     response
 }
 
+/// The status of a GraphQL request error (the document or variables are at fault): `400` in
+/// `application/graphql-response+json`, `200` in `application/json`.
+fn request_error_status(media: MediaType) -> StatusCode {
+    match media {
+        MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        MediaType::Json => StatusCode::OK,
+    }
+}
+
 fn reject(media: MediaType, rejection: Rejection) -> Response {
     json_response(rejection.0, media, &request_error_body(&rejection.1))
 }
@@ -237,21 +246,42 @@ fn not_acceptable() -> Response {
     json_response(StatusCode::NOT_ACCEPTABLE, MediaType::Json, &body)
 }
 
-/// Whether the operation `params` would run is a mutation (or a subscription): GET may only
-/// run queries. `None` when the document does not parse (validation reports that).
-fn is_non_query(request: &mut async_graphql::Request) -> Option<bool> {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
+/// The operation a request would run, if its document parses and names one.
+fn operation(
+    request: &mut async_graphql::Request,
+) -> Option<async_graphql::parser::types::OperationDefinition> {
+    use async_graphql::parser::types::DocumentOperations;
     let name = request.operation_name.clone();
     let doc = request.parsed_query().ok()?;
-    let ty = match &doc.operations {
-        DocumentOperations::Single(op) => op.node.ty,
+    let op = match &doc.operations {
+        DocumentOperations::Single(op) => op,
         DocumentOperations::Multiple(ops) => match &name {
-            Some(n) => ops.get(n.as_str())?.node.ty,
-            None if ops.len() == 1 => ops.values().next()?.node.ty,
+            Some(n) => ops.get(n.as_str())?,
+            None if ops.len() == 1 => ops.values().next()?,
             None => return None,
         },
     };
-    Some(ty != OperationType::Query)
+    Some(op.node.clone())
+}
+
+/// A required variable (non-null type, no default) the request does not provide: a request
+/// error the spec requires, which async-graphql would only report during execution.
+fn missing_variable(
+    op: &async_graphql::parser::types::OperationDefinition,
+    variables: &async_graphql::Variables,
+) -> Option<String> {
+    op.variable_definitions.iter().find_map(|def| {
+        let def = &def.node;
+        let given = variables
+            .get(def.name.node.as_str())
+            .is_some_and(|v| *v != async_graphql::Value::Null);
+        (!def.var_type.node.nullable && def.default_value.is_none() && !given).then(|| {
+            format!(
+                "Variable ${} of required type {} was not provided.",
+                def.name.node, def.var_type.node
+            )
+        })
+    })
 }
 
 async fn execute(
@@ -277,7 +307,17 @@ async fn execute(
             }
         }
     }
-    if via_get && is_non_query(&mut request) == Some(true) {
+    let op = operation(&mut request);
+    if let Some(message) = op
+        .as_ref()
+        .and_then(|op| missing_variable(op, &request.variables))
+    {
+        return reject(media, Rejection(request_error_status(media), message));
+    }
+    let is_query = op
+        .as_ref()
+        .is_none_or(|op| op.ty == async_graphql::parser::types::OperationType::Query);
+    if via_get && !is_query {
         let mut response = reject(
             media,
             Rejection(
@@ -305,8 +345,8 @@ async fn execute(
             }
         }
     }
-    let status = if request_error && media == MediaType::GraphqlResponseJson {
-        StatusCode::BAD_REQUEST
+    let status = if request_error {
+        request_error_status(media)
     } else {
         StatusCode::OK
     };

@@ -1,0 +1,11 @@
+//! Black-box tests: the real router, real GraphQL documents, a fresh database per test, on
+//! every configured backend (see `support`).
+
+mod support;
+
+mod crud;
+mod filters;
+mod http;
+mod paging;
+mod schema;
+mod validation;

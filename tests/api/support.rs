@@ -1,0 +1,372 @@
+//! The test harness: a fresh database per test, the real router, real GraphQL documents.
+//!
+//! Every test runs on SQLite (a new file) and, when `TEST_POSTGRES_URL` is set, on PostgreSQL
+//! (a new schema, dropped afterwards). Tests are written once as `async fn name(app: TestApp)`
+//! and listed in `backend_tests!`, which makes one `#[tokio::test]` per backend.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, TimeZone, Utc};
+use conversation_graphql::app::{self, AppOptions};
+use conversation_graphql::db::{self, entity, PoolSettings};
+use http_body_util::BodyExt;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Removes the test's database when the test ends.
+enum Cleanup {
+    File(PathBuf),
+    Schema { url: String, schema: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        match self {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            Cleanup::Schema { url, schema } => {
+                let (url, schema) = (url.clone(), schema.clone());
+                // Drop can't await: drop the schema from a runtime of its own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    rt.block_on(async {
+                        if let Ok(conn) = db::connect(&url, &PoolSettings::default()).await {
+                            let _ = conn
+                                .execute_unprepared(&format!(
+                                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                                ))
+                                .await;
+                            let _ = conn.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    router: Router,
+    pub db: DatabaseConnection,
+    #[allow(dead_code)]
+    pub backend: Backend,
+    _cleanup: Cleanup,
+}
+
+/// A response: status, headers and the JSON body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+impl TestApp {
+    /// A fresh app on `backend`, or `None` when that backend is not configured.
+    pub async fn new(backend: Backend) -> Option<TestApp> {
+        Self::with_options(backend, AppOptions::default()).await
+    }
+
+    pub async fn with_options(backend: Backend, options: AppOptions) -> Option<TestApp> {
+        // Server logs (internal error causes included) show in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn")
+            .try_init();
+        let (db, cleanup) = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("cg-test-{}.db", Uuid::new_v4()));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let settings = PoolSettings {
+                    max_connections: 4,
+                    ..PoolSettings::default()
+                };
+                let db = db::connect(&url, &settings).await.expect("open sqlite");
+                (db, Cleanup::File(path))
+            }
+            Backend::Postgres => {
+                let url = std::env::var("TEST_POSTGRES_URL").ok()?;
+                let schema = format!("t_{}", Uuid::new_v4().simple());
+                let admin = db::connect(&url, &PoolSettings::default())
+                    .await
+                    .expect("connect to TEST_POSTGRES_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                    .await
+                    .expect("create schema");
+                let _ = admin.close().await;
+                let settings = PoolSettings {
+                    max_connections: 4,
+                    schema: Some(schema.clone()),
+                    ..PoolSettings::default()
+                };
+                let db = db::connect(&url, &settings).await.expect("connect");
+                (db, Cleanup::Schema { url, schema })
+            }
+        };
+        db::migrate(&db).await.expect("migrate");
+        let router = app::router(db.clone(), &options);
+        Some(TestApp {
+            router,
+            db,
+            backend,
+            _cleanup: cleanup,
+        })
+    }
+
+    /// Sends a raw HTTP request through the router.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `POST /graphql` with a JSON body and an optional `Accept`.
+    pub async fn post(&self, body: Value, accept: Option<&str>) -> Reply {
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        self.send(request.body(Body::from(body.to_string())).unwrap())
+            .await
+    }
+
+    /// Runs a document; returns the whole response body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.post(json!({ "query": query, "variables": variables }), None)
+            .await
+            .body
+    }
+
+    /// Runs a document that must succeed; returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(
+            body.get("errors").is_none(),
+            "unexpected errors: {body:#}\nquery: {query}"
+        );
+        body["data"].clone()
+    }
+
+    /// Runs a document that must fail; returns the first error.
+    pub async fn error(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        body["errors"][0].clone()
+    }
+
+    /// Creates a conversation through the API; `input` overrides the defaults.
+    pub async fn create(&self, overrides: Value) -> Value {
+        let mut input = default_input();
+        merge(&mut input, overrides);
+        let data = self
+            .data(
+                &format!("mutation($input: CreateConversationInput!) {{ createConversation(input: $input) {{ {FIELDS} }} }}"),
+                json!({ "input": input }),
+            )
+            .await;
+        data["createConversation"].clone()
+    }
+
+    /// Every stored row, in id order: to check that a failed request changed nothing.
+    pub async fn snapshot(&self) -> Vec<entity::Model> {
+        entity::Entity::find()
+            .order_by_asc(entity::Column::Id)
+            .all(&self.db)
+            .await
+            .expect("snapshot")
+    }
+
+    /// Stores a row directly (for timestamps the API never lets a client choose).
+    pub async fn insert_raw(&self, row: entity::Model) {
+        let am = entity::ActiveModel {
+            id: Set(row.id),
+            customer_id: Set(row.customer_id),
+            owner_type: Set(row.owner_type),
+            owner_id: Set(row.owner_id),
+            account_id: Set(row.account_id),
+            name: Set(row.name),
+            detail: Set(row.detail),
+            kind: Set(row.kind),
+            dialog_id: Set(row.dialog_id),
+            self_type: Set(row.self_type),
+            self_target: Set(row.self_target),
+            self_target_name: Set(row.self_target_name),
+            self_name: Set(row.self_name),
+            self_detail: Set(row.self_detail),
+            peer_type: Set(row.peer_type),
+            peer_target: Set(row.peer_target),
+            peer_target_name: Set(row.peer_target_name),
+            peer_name: Set(row.peer_name),
+            peer_detail: Set(row.peer_detail),
+            tm_create: Set(row.tm_create),
+            tm_update: Set(row.tm_update),
+            tm_delete: Set(row.tm_delete),
+        };
+        entity::Entity::insert(am)
+            .exec_without_returning(&self.db)
+            .await
+            .expect("insert raw row");
+    }
+}
+
+/// The fields every test selects.
+pub const FIELDS: &str = "id customerId ownerType ownerId accountId name detail type dialogId \
+    self { type target targetName name detail } peer { type target targetName name detail } \
+    tmCreate tmUpdate tmDelete";
+
+pub const CUSTOMER: &str = "5e4a0680-804e-11ec-8477-2fea5968d85b";
+pub const ACCOUNT: &str = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
+pub const AGENT: &str = "3a4b5c6d-7e8f-9012-3456-789abcdef012";
+
+/// The seed's example conversation as a create input.
+pub fn default_input() -> Value {
+    json!({
+        "customerId": CUSTOMER,
+        "ownerId": AGENT,
+        "accountId": ACCOUNT,
+        "name": "conversation",
+        "detail": "conversation detail",
+        "type": "MESSAGE",
+        "dialogId": "+673802",
+        "self": { "type": "TEL", "target": "+14703298699" },
+        "peer": { "type": "TEL", "target": "+673802" }
+    })
+}
+
+/// Deep-merges `patch` into `base` (objects merge, anything else replaces).
+pub fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
+
+/// A stored row with the seed's values; tweak the fields a test needs.
+pub fn raw_row(tm_create: DateTime<Utc>) -> entity::Model {
+    entity::Model {
+        id: Uuid::new_v4(),
+        customer_id: CUSTOMER.parse().unwrap(),
+        owner_type: "agent".into(),
+        owner_id: Some(AGENT.parse().unwrap()),
+        account_id: ACCOUNT.parse().unwrap(),
+        name: "conversation".into(),
+        detail: "conversation detail".into(),
+        kind: "message".into(),
+        dialog_id: "+673802".into(),
+        self_type: "tel".into(),
+        self_target: "+14703298699".into(),
+        self_target_name: String::new(),
+        self_name: String::new(),
+        self_detail: String::new(),
+        peer_type: "tel".into(),
+        peer_target: "+673802".into(),
+        peer_target_name: String::new(),
+        peer_name: String::new(),
+        peer_detail: String::new(),
+        tm_create,
+        tm_update: None,
+        tm_delete: None,
+    }
+}
+
+/// The legacy "not yet" sentinel, `9999-01-01 00:00:00.000000`.
+pub fn sentinel() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap()
+}
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// The ids of a `conversations` answer, in order.
+pub fn ids(connection: &Value) -> Vec<String> {
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Makes one `#[tokio::test]` per backend for each listed `async fn(TestApp)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = $crate::support::TestApp::new($crate::support::Backend::Sqlite)
+                        .await
+                        .expect("sqlite is always available");
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    match $crate::support::TestApp::new($crate::support::Backend::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("TEST_POSTGRES_URL not set: skipped on PostgreSQL"),
+                    }
+                }
+            )*
+        }
+    };
+}
