@@ -1,6 +1,8 @@
 //! Wiring: the shared state, the router, and running the server.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
@@ -8,6 +10,7 @@ use axum::Router;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
+use crate::auth::Verifier;
 use crate::config::ServeConfig;
 use crate::db::{self, ConversationStore, PoolSettings};
 use crate::graphql::{self, AppSchema, Limits};
@@ -18,6 +21,12 @@ use crate::http::{self, CorsOrigins};
 pub struct AppState {
     pub schema: AppSchema,
     pub store: ConversationStore,
+    /// `None`: the server runs open.
+    pub auth: Option<Arc<Verifier>>,
+    pub limits: Arc<Limits>,
+    /// Most operations in a batched request; 0: batching is off.
+    pub max_batch: usize,
+    pub request_timeout: Duration,
 }
 
 /// Options of the HTTP app beyond the database.
@@ -26,6 +35,9 @@ pub struct AppOptions {
     pub cors: CorsOrigins,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    pub auth: Option<Verifier>,
+    pub max_batch: usize,
+    pub request_timeout: Duration,
 }
 
 impl Default for AppOptions {
@@ -34,6 +46,9 @@ impl Default for AppOptions {
             cors: CorsOrigins::Any,
             limits: Limits::default(),
             max_body_bytes: 64 * 1024,
+            auth: None,
+            max_batch: 0,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -42,7 +57,14 @@ impl Default for AppOptions {
 pub fn router(db: DatabaseConnection, options: &AppOptions) -> Router {
     let store = ConversationStore::new(db);
     let schema = graphql::build_schema(store.clone(), options.limits.clone());
-    let state = AppState { schema, store };
+    let state = AppState {
+        schema,
+        store,
+        auth: options.auth.clone().map(Arc::new),
+        limits: Arc::new(options.limits.clone()),
+        max_batch: options.max_batch,
+        request_timeout: options.request_timeout,
+    };
     http::router(state, &options.cors).layer(DefaultBodyLimit::max(options.max_body_bytes))
 }
 
@@ -59,12 +81,22 @@ pub enum StartError {
     Listen(SocketAddr, #[source] std::io::Error),
     #[error("server error: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("cannot read --jwt-public-key {0}: {1}")]
+    KeyFile(std::path::PathBuf, #[source] std::io::Error),
+    #[error("unusable JWT key: {0}")]
+    Key(#[from] crate::auth::KeyError),
+    #[error(
+        "refusing to serve without authentication on {0}, which is not a loopback address: \
+         set --jwt-secret or --jwt-public-key, or pass --allow-unauthenticated"
+    )]
+    Unauthenticated(SocketAddr),
 }
 
 /// Opens and migrates the configured database.
 pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, StartError> {
     let settings = PoolSettings {
         max_connections: config.db_max_connections,
+        statement_timeout: Some(Duration::from_secs(config.request_timeout_secs.max(1))),
         ..PoolSettings::default()
     };
     let conn = db::connect(&config.database_url, &settings)
@@ -72,6 +104,18 @@ pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, S
         .map_err(StartError::Database)?;
     db::migrate(&conn).await.map_err(StartError::Migration)?;
     Ok(conn)
+}
+
+/// The token verifier the configuration asks for, if any.
+pub fn verifier(config: &ServeConfig) -> Result<Option<Verifier>, StartError> {
+    if let Some(secret) = &config.jwt_secret {
+        return Ok(Some(Verifier::hs256(secret.as_bytes())?));
+    }
+    if let Some(path) = &config.jwt_public_key {
+        let pem = std::fs::read(path).map_err(|e| StartError::KeyFile(path.clone(), e))?;
+        return Ok(Some(Verifier::public_key_pem(&pem)?));
+    }
+    Ok(None)
 }
 
 fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
@@ -86,10 +130,33 @@ fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
                 .collect::<Result<_, _>>()?,
         )
     };
+    let auth = verifier(config)?;
+    if auth.is_none() {
+        if !config.listen.ip().is_loopback() && !config.allow_unauthenticated {
+            return Err(StartError::Unauthenticated(config.listen));
+        }
+        tracing::warn!(
+            "no --jwt-secret or --jwt-public-key: serving WITHOUT authentication; every caller \
+             can read and write every customer's conversations"
+        );
+    }
     Ok(AppOptions {
         cors,
         max_body_bytes: config.max_body_bytes,
-        ..AppOptions::default()
+        auth,
+        max_batch: config.max_batch,
+        request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
+        limits: Limits {
+            max_page_size: config.max_page_size,
+            max_filter_depth: config.max_filter_depth,
+            max_in_list: config.max_in_list,
+            max_depth: config.max_depth,
+            max_complexity: config.max_complexity,
+            max_aliases: config.max_aliases,
+            max_root_fields: config.max_root_fields,
+            disable_introspection: config.disable_introspection,
+            ..Limits::default()
+        },
     })
 }
 

@@ -27,6 +27,41 @@ pub enum Command {
     PrintSchema,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Mint an HS256 token with the configured `--jwt-secret`, e.g. to paste into GraphiQL's
+    /// headers as `{"Authorization": "Bearer <token>"}`.
+    Token(TokenArgs),
+}
+
+/// Claims of a minted token.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The customer the token is for.
+    #[arg(long)]
+    pub customer_id: uuid::Uuid,
+    /// `superadmin`, `admin`, `manager` or `agent`.
+    #[arg(long, value_parser = ["superadmin", "admin", "manager", "agent"])]
+    pub role: String,
+    /// The agent's id (required for `--role agent`).
+    #[arg(long)]
+    pub agent_id: Option<uuid::Uuid>,
+    /// How long the token is valid: `90s`, `30m`, `1h`, `7d`.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    pub ttl: std::time::Duration,
+}
+
+fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("`{s}`: the unit must be s, m, h or d")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// How the server runs.
@@ -57,6 +92,65 @@ pub struct ServeConfig {
     /// Largest request body accepted, in bytes; larger bodies get HTTP 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
+
+    /// HS256 secret that signs bearer tokens (at least 16 bytes). Set this or
+    /// `--jwt-public-key` to require authentication.
+    #[arg(
+        long,
+        env = "JWT_SECRET",
+        hide_env_values = true,
+        conflicts_with = "jwt_public_key"
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// PEM file with the RSA (RS256) or P-256 (ES256) public key that verifies bearer tokens.
+    #[arg(long, env = "JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<std::path::PathBuf>,
+
+    /// Serve without authentication on a non-loopback address (without a key the server
+    /// refuses to, and on loopback it warns).
+    #[arg(long, env = "ALLOW_UNAUTHENTICATED")]
+    pub allow_unauthenticated: bool,
+
+    /// Deepest nesting of fields in a query (introspection not counted).
+    #[arg(long, env = "MAX_DEPTH", default_value_t = 10)]
+    pub max_depth: usize,
+
+    /// Highest query complexity (a list counts its page size times its fields).
+    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = 10_000)]
+    pub max_complexity: usize,
+
+    /// Most aliased fields in one request.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+
+    /// Most top-level fields in one request.
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 10)]
+    pub max_root_fields: usize,
+
+    /// Largest `first` / `last`.
+    #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 100)]
+    pub max_page_size: u64,
+
+    /// Deepest nesting of `and` / `or` / `not` in a filter.
+    #[arg(long, env = "MAX_FILTER_DEPTH", default_value_t = 5)]
+    pub max_filter_depth: usize,
+
+    /// Longest `in` / `notIn` list in a filter.
+    #[arg(long, env = "MAX_IN_LIST", default_value_t = 100)]
+    pub max_in_list: usize,
+
+    /// Most operations in one batched request (a JSON array); 0 turns batching off.
+    #[arg(long, env = "MAX_BATCH", default_value_t = 0)]
+    pub max_batch: usize,
+
+    /// Seconds a request may run; then it is cancelled, database statement included.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+
+    /// Turn off introspection (`__schema`, `__type`).
+    #[arg(long, env = "DISABLE_INTROSPECTION")]
+    pub disable_introspection: bool,
 
     /// Log filter in `RUST_LOG` syntax (e.g. `info`, `debug,sqlx=warn`).
     #[arg(long, env = "LOG", default_value = "info")]

@@ -10,6 +10,7 @@
 //! - [`app`]: wiring and running.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;

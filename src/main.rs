@@ -1,6 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use conversation_graphql::auth::{self, Caller, Role};
+use conversation_graphql::config::TokenArgs;
 use conversation_graphql::config::{Cli, Command};
 use conversation_graphql::{app, graphql};
 use tracing_subscriber::EnvFilter;
@@ -18,6 +20,7 @@ async fn main() -> ExitCode {
             print!("{}", graphql::sdl());
             return ExitCode::SUCCESS;
         }
+        Command::Token(args) => return mint(&cli.serve.jwt_secret, &args),
         Command::Migrate => {
             init_logging(&cli.serve.log);
             app::open_database(&cli.serve).await.map(|_| {
@@ -34,6 +37,38 @@ async fn main() -> ExitCode {
         Err(err) => {
             tracing::error!("{err}");
             eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `conversation-graphql token`: prints a token signed with `--jwt-secret`.
+fn mint(secret: &Option<String>, args: &TokenArgs) -> ExitCode {
+    let Some(secret) = secret else {
+        eprintln!("error: `token` signs with --jwt-secret (or JWT_SECRET); none is set");
+        return ExitCode::FAILURE;
+    };
+    let role = Role::parse(&args.role).expect("clap checked the role");
+    if role == Role::Agent && args.agent_id.is_none() {
+        eprintln!("error: --role agent needs --agent-id");
+        return ExitCode::FAILURE;
+    }
+    let caller = Caller {
+        role,
+        customer_id: args.customer_id,
+        agent_id: args.agent_id,
+    };
+    if let Err(e) = auth::Verifier::hs256(secret.as_bytes()) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    match auth::mint_hs256(secret.as_bytes(), &caller, args.ttl) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

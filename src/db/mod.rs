@@ -23,6 +23,8 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
     /// PostgreSQL: the `search_path` of every connection (tests use one schema each).
     pub schema: Option<String>,
+    /// PostgreSQL: the server cancels any statement running longer (`statement_timeout`).
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PoolSettings {
@@ -31,6 +33,7 @@ impl Default for PoolSettings {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
             schema: None,
+            statement_timeout: None,
         }
     }
 }
@@ -49,6 +52,9 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
         });
+    if let Some(timeout) = settings.statement_timeout {
+        opts.statement_timeout(timeout);
+    }
     if let Some(schema) = &settings.schema {
         opts.set_schema_search_path(schema.clone());
     }

@@ -3,6 +3,7 @@
 
 mod connection;
 mod filter;
+pub mod limits;
 mod mutation;
 mod query;
 mod scalars;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::{Context, EmptySubscription, Response, Schema};
 
+use crate::auth::Access;
 use crate::db::ConversationStore;
 use crate::domain::filter::Predicate;
 use crate::error::ApiError;
@@ -36,10 +38,17 @@ pub struct Limits {
     pub max_filter_depth: usize,
     /// The longest `in` / `notIn` list.
     pub max_in_list: usize,
-    /// Query depth (fields inside fields).
+    /// Query depth (fields inside fields; introspection not counted).
     pub max_depth: usize,
-    /// Query complexity (roughly, the number of fields resolved).
+    /// Query complexity: each field costs 1, a list of conversations costs its page size
+    /// times what one conversation selects.
     pub max_complexity: usize,
+    /// Aliased fields per request.
+    pub max_aliases: usize,
+    /// Top-level fields per request.
+    pub max_root_fields: usize,
+    /// Hide `__schema` / `__type` (the SDL stays in `schema.graphql`).
+    pub disable_introspection: bool,
 }
 
 impl Default for Limits {
@@ -50,24 +59,23 @@ impl Default for Limits {
             max_filter_depth: 5,
             max_in_list: 100,
             max_depth: 10,
-            max_complexity: 500,
+            max_complexity: 10_000,
+            max_aliases: 30,
+            max_root_fields: 10,
+            disable_introspection: false,
         }
     }
 }
 
-/// The rows a request may see: every query and mutation is AND-ed with this predicate.
-#[derive(Debug, Clone)]
-pub struct Scope(pub Predicate);
-
-/// Builds the schema around a store.
+/// Builds the schema around a store. Each request must carry its [`Access`] as request data.
 pub fn build_schema(store: ConversationStore, limits: Limits) -> AppSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .limit_depth(limits.max_depth)
+    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
         .limit_complexity(limits.max_complexity)
-        .extension(ExecutionMarker)
-        .data(store)
-        .data(limits)
-        .finish()
+        .extension(ExecutionMarker);
+    if limits.disable_introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.data(store).data(limits).finish()
 }
 
 /// The SDL of the schema, as served (`schema.graphql` holds exactly this).
@@ -87,10 +95,14 @@ pub(crate) fn limits<'c>(ctx: &Context<'c>) -> Result<&'c Limits, ApiError> {
         .map_err(|_| ApiError::internal("schema built without Limits"))
 }
 
+pub(crate) fn access<'c>(ctx: &Context<'c>) -> Result<&'c Access, ApiError> {
+    ctx.data::<Access>()
+        .map_err(|_| ApiError::internal("request executed without an Access"))
+}
+
+/// The rows the caller may see and touch.
 pub(crate) fn scope(ctx: &Context<'_>) -> Result<Predicate, ApiError> {
-    ctx.data::<Scope>()
-        .map(|s| s.0.clone())
-        .map_err(|_| ApiError::internal("request executed without a Scope"))
+    Ok(access(ctx)?.scope())
 }
 
 /// Set when a request got past parsing and validation into execution. A request that never

@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object};
 
 use super::scalars::Uuid;
 use super::types::{AddressType, Conversation, ConversationType};
-use super::{scope, store};
+use super::{access, scope, store};
 use crate::domain::{self, ConversationPatch, NewConversation, NewConversationInput, OwnerPatch};
 use crate::error::ApiError;
 
@@ -93,6 +93,9 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new conversation.")] input: CreateConversationInput,
     ) -> async_graphql::Result<Conversation> {
+        access(ctx)?
+            .may_create(input.customer_id.0)
+            .map_err(|d| ApiError::forbidden(d.0))?;
         let new = NewConversation::parse(NewConversationInput {
             customer_id: input.customer_id.0,
             owner_id: input.owner_id.map(|u| u.0),
@@ -122,6 +125,9 @@ impl Mutation {
             MaybeUndefined::Null => OwnerPatch::Unassign,
             MaybeUndefined::Value(u) => OwnerPatch::Assign(u.0),
         };
+        access(ctx)?
+            .may_update(owner != OwnerPatch::Keep)
+            .map_err(|d| ApiError::forbidden(d.0))?;
         let patch = ConversationPatch::parse(input.name, input.detail, owner)
             .map_err(|e| ApiError::invalid("input", e))?;
         store(ctx)?
@@ -138,6 +144,9 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The conversation to delete.")] id: Uuid,
     ) -> async_graphql::Result<Conversation> {
+        access(ctx)?
+            .may_delete()
+            .map_err(|d| ApiError::forbidden(d.0))?;
         store(ctx)?
             .soft_delete(id.0, &scope(ctx)?)
             .await
@@ -153,6 +162,9 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The conversation to restore.")] id: Uuid,
     ) -> async_graphql::Result<Conversation> {
+        access(ctx)?
+            .may_delete()
+            .map_err(|d| ApiError::forbidden(d.0))?;
         store(ctx)?
             .restore(id.0, &scope(ctx)?)
             .await

@@ -34,6 +34,14 @@ fn cursor(arg: &str, cursor: Option<String>, order: Order) -> Result<Option<Posi
         .transpose()
 }
 
+/// How many rows a page may return, for complexity (bad sizes are refused later anyway).
+fn page_weight(first: Option<i32>, last: Option<i32>) -> usize {
+    first
+        .or(last)
+        .map_or(20, |n| usize::try_from(n).unwrap_or(0))
+        .clamp(1, 100)
+}
+
 fn page_size(arg: &str, value: i32, max: u64) -> Result<u64, ApiError> {
     match u64::try_from(value) {
         Ok(n) if n <= max => Ok(n),
@@ -62,6 +70,7 @@ impl Query {
     /// backwards; without either, the first 20. Cursors are keyset positions, so a page deep
     /// in the list costs what the first costs and rows inserted meanwhile never shift a page.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "1 + child_complexity * page_weight(first, last)")]
     async fn conversations(
         &self,
         ctx: &Context<'_>,

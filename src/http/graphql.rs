@@ -12,16 +12,18 @@
 //! - gives every error an `extensions.code`.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 use super::graphiql;
+use super::request_id::RequestId;
 use crate::app::AppState;
-use crate::domain::filter::Predicate;
+use crate::auth::{Access, AuthError};
 use crate::error::code;
-use crate::graphql::{Executed, Scope};
+use crate::graphql::{limits, Executed};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -180,9 +182,18 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
 }
 
 /// `POST /graphql`.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
+    };
+    let access = match authenticate(&state, &headers) {
+        Ok(access) => access,
+        Err(e) => return unauthorized(media, &e),
     };
     if !is_json_content_type(&headers) {
         return reject(
@@ -193,31 +204,63 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             ),
         );
     }
-    let params = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(object)) => params_from_object(object),
-        Ok(Value::Array(_)) => Err(Rejection(
-            StatusCode::BAD_REQUEST,
-            "batched requests are not supported".into(),
-        )),
-        Ok(_) => Err(Rejection(
-            StatusCode::BAD_REQUEST,
-            "the request body must be a JSON object".into(),
-        )),
-        Err(_) => Err(Rejection(
-            StatusCode::BAD_REQUEST,
-            "the request body is not valid JSON".into(),
-        )),
+    let bad = |m: &str| Rejection(StatusCode::BAD_REQUEST, m.to_owned());
+    let batch = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(object)) => {
+            return match params_from_object(object) {
+                Ok(params) => {
+                    let run = Run {
+                        state: &state,
+                        media,
+                        access: &access,
+                        request_id: &request_id,
+                    };
+                    run.one(params, false).await.into_response(media)
+                }
+                Err(rejection) => reject(media, rejection),
+            };
+        }
+        Ok(Value::Array(items)) => items,
+        Ok(_) => return reject(media, bad("the request body must be a JSON object")),
+        Err(_) => return reject(media, bad("the request body is not valid JSON")),
     };
-    match params {
-        Ok(params) => execute(&state, media, params, false).await,
-        Err(rejection) => reject(media, rejection),
+    if state.max_batch == 0 {
+        return reject(media, bad("batched requests are turned off on this server"));
     }
+    if batch.is_empty() || batch.len() > state.max_batch {
+        return reject(
+            media,
+            bad(&format!(
+                "a batch holds 1 to {} operations",
+                state.max_batch
+            )),
+        );
+    }
+    let run = Run {
+        state: &state,
+        media,
+        access: &access,
+        request_id: &request_id,
+    };
+    let mut bodies = Vec::with_capacity(batch.len());
+    for item in batch {
+        let outcome = match item {
+            Value::Object(object) => match params_from_object(object) {
+                Ok(params) => run.one(params, false).await,
+                Err(Rejection(status, message)) => Outcome::failed(status, &message),
+            },
+            _ => Outcome::failed(StatusCode::BAD_REQUEST, "each batch item must be an object"),
+        };
+        bodies.push(outcome.body);
+    }
+    json_response(StatusCode::OK, media, &Value::Array(bodies))
 }
 
 /// `GET /graphql`: GraphiQL for a browser that asks for HTML without a query, otherwise a
 /// query (never a mutation) from the URL.
 pub async fn get(
     State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -233,10 +276,51 @@ pub async fn get(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
+    let access = match authenticate(&state, &headers) {
+        Ok(access) => access,
+        Err(e) => return unauthorized(media, &e),
+    };
     match params_from_query_string(&raw) {
-        Ok(params) => execute(&state, media, params, true).await,
+        Ok(params) => {
+            let run = Run {
+                state: &state,
+                media,
+                access: &access,
+                request_id: &request_id,
+            };
+            run.one(params, true).await.into_response(media)
+        }
         Err(rejection) => reject(media, rejection),
     }
+}
+
+/// Who is calling: [`Access::Open`] when no key is configured.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Access, AuthError> {
+    let Some(verifier) = &state.auth else {
+        return Ok(Access::Open);
+    };
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().map_err(|_| AuthError::NotBearer))
+        .transpose()?;
+    verifier.verify_header(header).map(Access::Caller)
+}
+
+/// `401` with `WWW-Authenticate: Bearer` (RFC 6750) and an `UNAUTHENTICATED` error.
+fn unauthorized(media: MediaType, error: &AuthError) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": error.to_string(), "extensions": { "code": code::UNAUTHENTICATED } }]
+    });
+    let mut response = json_response(StatusCode::UNAUTHORIZED, media, &body);
+    let challenge = match error {
+        AuthError::Missing => "Bearer",
+        _ => "Bearer error=\"invalid_token\"",
+    };
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
 }
 
 fn not_acceptable() -> Response {
@@ -284,81 +368,129 @@ fn missing_variable(
     })
 }
 
-async fn execute(
-    state: &AppState,
-    media: MediaType,
-    params: GraphqlParams,
-    via_get: bool,
-) -> Response {
-    let executed = Executed::default();
-    let mut request = async_graphql::Request::new(params.query)
-        .variables(async_graphql::Variables::from_json(Value::Object(
-            params.variables.unwrap_or_default(),
-        )))
-        .data(executed.clone())
-        .data(Scope(Predicate::All));
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
-    }
-    if let Some(ext) = params.extensions {
-        for (k, v) in ext {
-            if let Ok(v) = async_graphql::Value::from_json(v) {
-                request.extensions.insert(k, v);
-            }
-        }
-    }
-    let op = operation(&mut request);
-    if let Some(message) = op
-        .as_ref()
-        .and_then(|op| missing_variable(op, &request.variables))
-    {
-        return reject(media, Rejection(request_error_status(media), message));
-    }
-    let is_query = op
-        .as_ref()
-        .is_none_or(|op| op.ty == async_graphql::parser::types::OperationType::Query);
-    if via_get && !is_query {
-        let mut response = reject(
-            media,
-            Rejection(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "mutations and subscriptions must be sent with POST".into(),
-            ),
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
-    }
-
-    let response = state.schema.execute(request).await;
-    let request_error = !executed.get();
-    let mut body = serde_json::to_value(&response)
-        .unwrap_or_else(|_| request_error_body("the response could not be serialized"));
-    if let Value::Object(map) = &mut body {
-        if request_error {
-            map.remove("data");
-        }
-        if let Some(Value::Array(errors)) = map.get_mut("errors") {
-            for error in errors {
-                tag_error(error, request_error);
-            }
-        }
-    }
-    let status = if request_error {
-        request_error_status(media)
-    } else {
-        StatusCode::OK
-    };
-    let mut http = json_response(status, media, &body);
-    for (name, value) in response.http_headers.iter() {
-        http.headers_mut().append(name, value.clone());
-    }
-    http
+/// The result of one operation: its HTTP status (alone) and body.
+struct Outcome {
+    status: StatusCode,
+    body: Value,
+    headers: HeaderMap,
 }
 
-/// Gives an error without a code the code its kind implies.
-fn tag_error(error: &mut Value, request_error: bool) {
+impl Outcome {
+    fn failed(status: StatusCode, message: &str) -> Self {
+        Self {
+            status,
+            body: request_error_body(message),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    fn into_response(self, media: MediaType) -> Response {
+        let mut response = json_response(self.status, media, &self.body);
+        for (name, value) in &self.headers {
+            response.headers_mut().append(name, value.clone());
+        }
+        response
+    }
+}
+
+/// What one request runs with.
+struct Run<'a> {
+    state: &'a AppState,
+    media: MediaType,
+    access: &'a Access,
+    request_id: &'a RequestId,
+}
+
+impl Run<'_> {
+    /// Checks and executes one operation.
+    async fn one(&self, params: GraphqlParams, via_get: bool) -> Outcome {
+        let executed = Executed::default();
+        let mut request = async_graphql::Request::new(params.query)
+            .variables(async_graphql::Variables::from_json(Value::Object(
+                params.variables.unwrap_or_default(),
+            )))
+            .data(executed.clone())
+            .data(self.access.clone());
+        if let Some(name) = params.operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(ext) = params.extensions {
+            for (k, v) in ext {
+                if let Ok(v) = async_graphql::Value::from_json(v) {
+                    request.extensions.insert(k, v);
+                }
+            }
+        }
+
+        let op = operation(&mut request);
+        if let Some(op) = &op {
+            let is_query = op.ty == async_graphql::parser::types::OperationType::Query;
+            if via_get && !is_query {
+                let mut outcome = Outcome::failed(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "mutations and subscriptions must be sent with POST",
+                );
+                outcome
+                    .headers
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                return outcome;
+            }
+            if let Some(message) = missing_variable(op, &request.variables) {
+                return Outcome::failed(request_error_status(self.media), &message);
+            }
+            let doc = request.parsed_query().ok();
+            if let Some(Err(message)) = doc.map(|doc| limits::check(doc, op, &self.state.limits)) {
+                let mut outcome = Outcome::failed(request_error_status(self.media), &message);
+                outcome.body["errors"][0]["extensions"]["code"] = code::QUERY_TOO_COMPLEX.into();
+                return outcome;
+            }
+        }
+
+        let span = tracing::info_span!("graphql", request_id = %self.request_id.0);
+        let execution = self.state.schema.execute(request).instrument(span);
+        let Ok(response) = tokio::time::timeout(self.state.request_timeout, execution).await else {
+            tracing::warn!(request_id = %self.request_id.0, "request timed out and was cancelled");
+            let mut outcome = Outcome::failed(
+                StatusCode::GATEWAY_TIMEOUT,
+                &format!(
+                    "the request took longer than {} s and was cancelled",
+                    self.state.request_timeout.as_secs()
+                ),
+            );
+            let ext = &mut outcome.body["errors"][0]["extensions"];
+            ext["code"] = code::INTERNAL_SERVER_ERROR.into();
+            ext["requestId"] = self.request_id.0.clone().into();
+            return outcome;
+        };
+
+        let request_error = !executed.get();
+        let mut body = serde_json::to_value(&response)
+            .unwrap_or_else(|_| request_error_body("the response could not be serialized"));
+        if let Value::Object(map) = &mut body {
+            if request_error {
+                map.remove("data");
+            }
+            if let Some(Value::Array(errors)) = map.get_mut("errors") {
+                for error in errors {
+                    tag_error(error, request_error, &self.request_id.0);
+                }
+            }
+        }
+        Outcome {
+            status: if request_error {
+                request_error_status(self.media)
+            } else {
+                StatusCode::OK
+            },
+            body,
+            headers: response.http_headers.clone(),
+        }
+    }
+}
+
+/// Gives an error without a code the code its kind implies; internal errors also get the
+/// request id, which the server's log line about the cause carries too.
+fn tag_error(error: &mut Value, request_error: bool, request_id: &str) {
     let Value::Object(error) = error else { return };
     let message = error
         .get("message")
@@ -383,6 +515,9 @@ fn tag_error(error: &mut Value, request_error: bool) {
         code::INTERNAL_SERVER_ERROR
     };
     extensions.insert("code".into(), Value::String(code.into()));
+    if code == code::INTERNAL_SERVER_ERROR {
+        extensions.insert("requestId".into(), Value::String(request_id.to_owned()));
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 mod graphiql;
 mod graphql;
 mod health;
+pub mod request_id;
 
 use axum::http::{header, HeaderValue, Method};
+use axum::middleware;
 use axum::routing::get;
 use axum::Router;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -24,7 +26,13 @@ pub enum CorsOrigins {
 fn cors(origins: &CorsOrigins) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::ACCEPT,
+            header::HeaderName::from_static(request_id::HEADER),
+        ])
+        .expose_headers([header::HeaderName::from_static(request_id::HEADER)])
         .max_age(std::time::Duration::from_secs(3600));
     match origins {
         CorsOrigins::Any => layer.allow_origin(Any),
@@ -42,5 +50,6 @@ pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
         .route("/graphql/assets/{file}", get(graphiql::asset))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }
