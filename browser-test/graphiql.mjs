@@ -45,6 +45,7 @@ const screenshot = process.env.SCREENSHOT ?? join(mkdtempSync(join(tmpdir(), 'gr
 const requests = []; // every URL the page asked for (HTTP and WebSocket)
 const failures = []; // requests that failed at the network level
 const pageErrors = []; // uncaught exceptions in the page
+const introspections = []; // GraphiQL's schema introspection requests: { status, body }
 let context;
 try {
   context = await chromium.launchPersistentContext(profile, {
@@ -70,6 +71,18 @@ try {
   page.on('websocket', (ws) => requests.push(ws.url()));
   page.on('requestfailed', (r) => failures.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('response', async (r) => {
+    const post = r.request().postData() ?? '';
+    if (post.includes('IntrospectionQuery')) {
+      const entry = { status: r.status(), body: '' };
+      introspections.push(entry);
+      entry.body = await r.text().catch(() => '');
+    }
+    if (r.status() < 400) return;
+    const body = await r.text().catch(() => '');
+    console.log(`    (HTTP ${r.status()}) ${r.request().method()} ${r.url()}` +
+      `${r.request().postData() ? ` body ${r.request().postData().slice(0, 300)}` : ''} -> ${body.slice(0, 300)}`);
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') console.log(`    (browser console error) ${m.text()}`);
   });
@@ -93,6 +106,9 @@ try {
   await page.keyboard.insertText(QUERY);
   const editorText = await editor.evaluate((el) => el.CodeMirror?.getValue());
   check('the query editor holds the typed query', editorText === QUERY, { editorText });
+  // GraphiQL re-reads the operation name from the editor after a short debounce; a person
+  // pauses before pressing run, and so do we (else it sends the old `operationName`).
+  await page.waitForTimeout(500);
 
   // Run it with the execute (play) button.
   await page.locator('button.graphiql-execute-button').click();
@@ -114,6 +130,21 @@ try {
     JSON.stringify(shown) === JSON.stringify(expected), { shown, expected });
   check('the answer has a numeric totalCount', typeof shown?.data?.conversations?.totalCount === 'number', shown);
 
+  // GraphiQL introspects the schema on load (for the Docs explorer and autocompletion).
+  const schemaLoaded = introspections.some((i) => i.status === 200 && i.body.includes('"__schema"'));
+  check('GraphiQL loaded the schema by introspection', schemaLoaded,
+    introspections.map((i) => `HTTP ${i.status} ${i.body.slice(0, 200)}`));
+  // The Docs explorer lists the root types only when the schema loaded.
+  await page.getByRole('button', { name: /Documentation Explorer/ }).first().click();
+  const docs = page.locator('.graphiql-doc-explorer');
+  const docsText = await docs
+    .filter({ hasText: 'Mutation' })
+    .first()
+    .innerText({ timeout: schemaLoaded ? 10_000 : 2_000 })
+    .catch(async () => (await docs.first().innerText({ timeout: 1_000 }).catch(() => '<no docs panel>')));
+  check('the Docs explorer shows the Query and Mutation root types',
+    docsText.includes('Query') && docsText.includes('Mutation'), docsText.slice(0, 300));
+
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`screenshot: ${screenshot}`);
 
@@ -128,6 +159,11 @@ try {
     requests.some((u) => new URL(u).pathname.startsWith('/graphql/assets/')), requests);
 } catch (err) {
   check('the browser test ran to the end', false, err?.stack ?? String(err));
+  const page = context?.pages()[0];
+  if (page) {
+    await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
+    console.log(`screenshot (at the failure): ${screenshot}`);
+  }
 } finally {
   await context?.close().catch(() => {});
   rmSync(profile, { recursive: true, force: true });

@@ -2,8 +2,9 @@
 //! `self_*` / `peer_*` columns so they can be filtered and indexed.
 //!
 //! Per backend:
-//! - PostgreSQL: native `uuid`, `timestamp with time zone` (microseconds), text columns with the
-//!   `"C"` collation so `orderBy: NAME` sorts by code point as on SQLite and MySQL.
+//! - PostgreSQL: native `uuid`, `timestamp with time zone` (microseconds); `orderBy: NAME`
+//!   sorts `name COLLATE "C"` (code point order, as on SQLite and MySQL), so its index is on
+//!   that expression, while the columns keep the database collation (Unicode-aware `LOWER`).
 //! - SQLite: UUIDs as 16-byte blobs, timestamps as RFC 3339 text (sorts correctly as text).
 //! - MySQL/MariaDB: `binary(16)` UUIDs, `DATETIME(6)` timestamps (a `TIMESTAMP` ends in 2038 and
 //!   cannot hold the legacy `9999-01-01` sentinel), binary collation on strings.
@@ -63,7 +64,6 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let backend = manager.get_database_backend();
         let text_extra = match backend {
-            DbBackend::Postgres => "COLLATE \"C\"",
             DbBackend::MySql => "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
             _ => "",
         };
@@ -125,7 +125,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        let indexes: [(&str, &[Conversations]); 7] = [
+        let indexes: [(&str, &[Conversations]); 6] = [
             (
                 "idx_conversations_customer_created",
                 &[
@@ -151,10 +151,6 @@ impl MigrationTrait for Migration {
                 &[Conversations::Type, Conversations::DialogId],
             ),
             ("idx_conversations_owner", &[Conversations::OwnerId]),
-            (
-                "idx_conversations_name",
-                &[Conversations::Name, Conversations::Id],
-            ),
         ];
         for (name, cols) in indexes {
             let mut index = Index::create();
@@ -165,16 +161,24 @@ impl MigrationTrait for Migration {
             manager.create_index(index.to_owned()).await?;
         }
 
+        // `orderBy: NAME` sorts by code point; on PostgreSQL that is an expression.
+        let name_key = match backend {
+            DbBackend::Postgres => "(name COLLATE \"C\")",
+            _ => "name",
+        };
+        let conn = manager.get_connection();
+        conn.execute_unprepared(&format!(
+            "CREATE INDEX IF NOT EXISTS idx_conversations_name ON conversations ({name_key}, id)"
+        ))
+        .await?;
         // `orderBy: TM_UPDATE` sorts on an expression (NULL as the far future); an expression
         // index serves it where the backend has them. MySQL/MariaDB sort it without one.
         if matches!(backend, DbBackend::Postgres | DbBackend::Sqlite) {
-            manager
-                .get_connection()
-                .execute_unprepared(&format!(
-                    "CREATE INDEX IF NOT EXISTS idx_conversations_updated ON conversations ({}, id)",
-                    tm_update_key(backend)
-                ))
-                .await?;
+            conn.execute_unprepared(&format!(
+                "CREATE INDEX IF NOT EXISTS idx_conversations_updated ON conversations ({}, id)",
+                tm_update_key(backend)
+            ))
+            .await?;
         }
         Ok(())
     }

@@ -22,6 +22,8 @@ fn tm_update_key_sql(backend: DbBackend) -> &'static str {
 pub(super) fn key_expr(field: OrderField, backend: DbBackend) -> Expr {
     match field {
         OrderField::TmCreate => Expr::col(Column::TmCreate),
+        // Code point order everywhere: PostgreSQL's column collation may be a locale.
+        OrderField::Name if backend == DbBackend::Postgres => Expr::cust("(name COLLATE \"C\")"),
         OrderField::Name => Expr::col(Column::Name),
         OrderField::TmUpdate => Expr::cust(tm_update_key_sql(backend)),
     }

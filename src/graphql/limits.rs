@@ -15,6 +15,8 @@ pub struct Shape {
     pub depth: usize,
     pub aliases: usize,
     pub root_fields: usize,
+    /// The operation asks for `__schema` or `__type`.
+    pub introspection: bool,
     visits: usize,
 }
 
@@ -43,6 +45,7 @@ fn walk(
                 }
                 let name = field.name.node.as_str();
                 if name == "__schema" || name == "__type" {
+                    shape.introspection = true;
                     continue;
                 }
                 shape.depth = shape.depth.max(depth + 1);
@@ -73,13 +76,29 @@ pub fn measure(doc: &ExecutableDocument, op: &OperationDefinition) -> Shape {
     shape
 }
 
-/// `Err` with a message for people when the operation is over a limit.
+/// Why an operation may not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Over a size limit (`QUERY_TOO_COMPLEX`).
+    TooComplex(String),
+    /// Asks for introspection where it is turned off (`BAD_USER_INPUT`).
+    Introspection,
+}
+
+/// Checks the operation against the limits.
 pub fn check(
     doc: &ExecutableDocument,
     op: &OperationDefinition,
     limits: &Limits,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     let shape = measure(doc, op);
+    if shape.introspection && limits.disable_introspection {
+        return Err(Refusal::Introspection);
+    }
+    too_complex(&shape, limits).map_err(Refusal::TooComplex)
+}
+
+fn too_complex(shape: &Shape, limits: &Limits) -> Result<(), String> {
     if shape.visits > MAX_VISITS {
         return Err(format!(
             "Query is too large: more than {MAX_VISITS} selections after expanding fragments."

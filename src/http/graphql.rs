@@ -23,7 +23,8 @@ use super::request_id::RequestId;
 use crate::app::AppState;
 use crate::auth::{Access, AuthError};
 use crate::error::code;
-use crate::graphql::{limits, Executed};
+use crate::graphql::limits::{self, Refusal};
+use crate::graphql::Executed;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -439,10 +440,20 @@ impl Run<'_> {
                 return Outcome::failed(request_error_status(self.media), &message);
             }
             let doc = request.parsed_query().ok();
-            if let Some(Err(message)) = doc.map(|doc| limits::check(doc, op, &self.state.limits)) {
-                let mut outcome = Outcome::failed(request_error_status(self.media), &message);
-                outcome.body["errors"][0]["extensions"]["code"] = code::QUERY_TOO_COMPLEX.into();
-                return outcome;
+            match doc.map(|doc| limits::check(doc, op, &self.state.limits)) {
+                Some(Err(Refusal::TooComplex(message))) => {
+                    let mut outcome = Outcome::failed(request_error_status(self.media), &message);
+                    outcome.body["errors"][0]["extensions"]["code"] =
+                        code::QUERY_TOO_COMPLEX.into();
+                    return outcome;
+                }
+                Some(Err(Refusal::Introspection)) => {
+                    return Outcome::failed(
+                        request_error_status(self.media),
+                        "introspection is turned off on this server; the schema is in schema.graphql",
+                    );
+                }
+                _ => {}
             }
         }
 

@@ -3,9 +3,11 @@
 
 mod support;
 
+mod auth;
 mod crud;
 mod filters;
 mod http;
+mod limits;
 mod paging;
 mod schema;
 mod validation;

@@ -67,6 +67,8 @@ impl Drop for Cleanup {
 
 pub struct TestApp {
     router: Router,
+    /// The `Authorization` header `post` sends, if any.
+    pub token: Option<String>,
     pub db: DatabaseConnection,
     #[allow(dead_code)]
     pub backend: Backend,
@@ -91,10 +93,6 @@ impl Reply {
 
 impl TestApp {
     /// A fresh app on `backend`, or `None` when that backend is not configured.
-    pub async fn new(backend: Backend) -> Option<TestApp> {
-        Self::with_options(backend, AppOptions::default()).await
-    }
-
     pub async fn with_options(backend: Backend, options: AppOptions) -> Option<TestApp> {
         // Server logs (internal error causes included) show in a failing test's output.
         let _ = tracing_subscriber::fmt()
@@ -136,6 +134,7 @@ impl TestApp {
         let router = app::router(db.clone(), &options);
         Some(TestApp {
             router,
+            token: None,
             db,
             backend,
             _cleanup: cleanup,
@@ -173,12 +172,31 @@ impl TestApp {
 
     /// `POST /graphql` with a JSON body and an optional `Accept`.
     pub async fn post(&self, body: Value, accept: Option<&str>) -> Reply {
+        self.post_as(body, accept, self.token.as_deref()).await
+    }
+
+    /// `POST /graphql` with an explicit `Authorization` header value (or none).
+    pub async fn post_as(
+        &self,
+        body: Value,
+        accept: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Reply {
         let mut request = Request::post("/graphql").header("content-type", "application/json");
         if let Some(accept) = accept {
             request = request.header("accept", accept);
         }
+        if let Some(auth) = authorization {
+            request = request.header("authorization", auth);
+        }
         self.send(request.body(Body::from(body.to_string())).unwrap())
             .await
+    }
+
+    /// The same app, sending `Authorization: <authorization>` from now on.
+    pub fn as_caller(&mut self, authorization: &str) -> &mut Self {
+        self.token = Some(authorization.to_owned());
+        self
     }
 
     /// Runs a document; returns the whole response body.
@@ -342,17 +360,21 @@ pub fn ids(connection: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Makes one `#[tokio::test]` per backend for each listed `async fn(TestApp)`.
+/// Makes one `#[tokio::test]` per backend for each listed `async fn(TestApp)`. With
+/// `options = f;` first, each app is built with `super::f()` as its `AppOptions`.
 #[macro_export]
 macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
+    (options = $opts:ident; $($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let app = $crate::support::TestApp::new($crate::support::Backend::Sqlite)
-                        .await
-                        .expect("sqlite is always available");
+                    let app = $crate::support::TestApp::with_options(
+                        $crate::support::Backend::Sqlite,
+                        super::$opts(),
+                    )
+                    .await
+                    .expect("sqlite is always available");
                     super::$name(app).await;
                 }
             )*
@@ -361,12 +383,24 @@ macro_rules! backend_tests {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    match $crate::support::TestApp::new($crate::support::Backend::Postgres).await {
+                    match $crate::support::TestApp::with_options(
+                        $crate::support::Backend::Postgres,
+                        super::$opts(),
+                    )
+                    .await
+                    {
                         Some(app) => super::$name(app).await,
                         None => eprintln!("TEST_POSTGRES_URL not set: skipped on PostgreSQL"),
                     }
                 }
             )*
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!(options = default_options; $($name),*);
+        #[allow(dead_code)]
+        fn default_options() -> conversation_graphql::app::AppOptions {
+            conversation_graphql::app::AppOptions::default()
         }
     };
 }
