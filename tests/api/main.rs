@@ -9,5 +9,6 @@ mod filters;
 mod http;
 mod limits;
 mod paging;
+mod process;
 mod schema;
 mod validation;
