@@ -126,8 +126,12 @@ install_chromium() {
   fi
   local sudo=
   if [[ $(id -u) != 0 ]]; then sudo="sudo -n"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+  echo "installing Debian's chromium (apt-get output in $work/apt.log)"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium; } \
+    >"$work/apt.log" 2>&1; then
+    tail -n 40 "$work/apt.log"
+    return 1
+  fi
   /usr/bin/chromium --version
 }
 if step "browser: chromium (Debian package)" install_chromium &&

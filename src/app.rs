@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use crate::auth::Verifier;
 use crate::config::ServeConfig;
 use crate::db::{self, ConversationStore, PoolSettings};
+use crate::events::EventBus;
 use crate::graphql::{self, AppSchema, Limits};
 use crate::http::{self, CorsOrigins};
 
@@ -27,6 +28,7 @@ pub struct AppState {
     /// Most operations in a batched request; 0: batching is off.
     pub max_batch: usize,
     pub request_timeout: Duration,
+    pub ws_send_timeout: Duration,
 }
 
 /// Options of the HTTP app beyond the database.
@@ -38,6 +40,12 @@ pub struct AppOptions {
     pub auth: Option<Verifier>,
     pub max_batch: usize,
     pub request_timeout: Duration,
+    /// PostgreSQL `NOTIFY` channel shared by the replicas.
+    pub events_channel: String,
+    /// Events a subscriber may fall behind before it is dropped.
+    pub event_buffer: usize,
+    /// How long one WebSocket write may take before the connection is dropped.
+    pub ws_send_timeout: Duration,
 }
 
 impl Default for AppOptions {
@@ -49,6 +57,9 @@ impl Default for AppOptions {
             auth: None,
             max_batch: 0,
             request_timeout: Duration::from_secs(10),
+            events_channel: "conversation_events".into(),
+            event_buffer: 1024,
+            ws_send_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -56,7 +67,8 @@ impl Default for AppOptions {
 /// The router over a migrated database.
 pub fn router(db: DatabaseConnection, options: &AppOptions) -> Router {
     let store = ConversationStore::new(db);
-    let schema = graphql::build_schema(store.clone(), options.limits.clone());
+    let events = EventBus::for_store(&store, &options.events_channel, options.event_buffer);
+    let schema = graphql::build_schema(store.clone(), events, options.limits.clone());
     let state = AppState {
         schema,
         store,
@@ -64,6 +76,7 @@ pub fn router(db: DatabaseConnection, options: &AppOptions) -> Router {
         limits: Arc::new(options.limits.clone()),
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
+        ws_send_timeout: options.ws_send_timeout,
     };
     http::router(state, &options.cors).layer(DefaultBodyLimit::max(options.max_body_bytes))
 }
@@ -97,6 +110,7 @@ pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, S
     let settings = PoolSettings {
         max_connections: config.db_max_connections,
         statement_timeout: Some(Duration::from_secs(config.request_timeout_secs.max(1))),
+        schema: config.db_schema.clone(),
         ..PoolSettings::default()
     };
     let conn = db::connect(&config.database_url, &settings)
@@ -146,6 +160,15 @@ fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
         auth,
         max_batch: config.max_batch,
         request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
+        events_channel: config
+            .events_channel
+            .clone()
+            .unwrap_or_else(|| match &config.db_schema {
+                Some(schema) => format!("conversation_events_{schema}"),
+                None => "conversation_events".into(),
+            }),
+        event_buffer: config.event_buffer,
+        ws_send_timeout: Duration::from_secs(config.ws_send_timeout_secs.max(1)),
         limits: Limits {
             max_page_size: config.max_page_size,
             max_filter_depth: config.max_filter_depth,

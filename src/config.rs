@@ -85,6 +85,24 @@ pub struct ServeConfig {
     #[arg(long = "cors-origin", env = "CORS_ORIGIN", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// PostgreSQL schema to keep the tables in (its `search_path`); default: the database's.
+    #[arg(long, env = "DB_SCHEMA")]
+    pub db_schema: Option<String>,
+
+    /// PostgreSQL `NOTIFY` channel the replicas share for subscription events. Replicas that
+    /// serve the same data must use the same channel. Default: `conversation_events`, or
+    /// `conversation_events_<schema>` with `--db-schema`.
+    #[arg(long, env = "EVENTS_CHANNEL")]
+    pub events_channel: Option<String>,
+
+    /// How many events a subscriber may fall behind before it gets an error and is dropped.
+    #[arg(long, env = "EVENT_BUFFER", default_value_t = 1024)]
+    pub event_buffer: usize,
+
+    /// Seconds one WebSocket write may take; a client that stops reading is disconnected.
+    #[arg(long, env = "WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_send_timeout_secs: u64,
+
     /// Size of the database connection pool.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

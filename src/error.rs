@@ -18,6 +18,8 @@ pub mod code {
     pub const FORBIDDEN: &str = "FORBIDDEN";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// A subscription fell too far behind the events and was ended.
+    pub const SUBSCRIBER_TOO_SLOW: &str = "SUBSCRIBER_TOO_SLOW";
 }
 
 #[derive(Debug)]
@@ -39,6 +41,10 @@ pub enum ApiError {
     },
     TooComplex {
         message: String,
+    },
+    /// A subscriber did not keep up with the events.
+    TooSlow {
+        missed: u64,
     },
     /// Anything the client cannot fix. The cause is logged, never sent.
     Internal {
@@ -78,6 +84,10 @@ impl ApiError {
         }
     }
 
+    pub fn too_slow(missed: u64) -> Self {
+        Self::TooSlow { missed }
+    }
+
     pub fn internal(cause: impl std::fmt::Debug) -> Self {
         Self::Internal {
             cause: format!("{cause:?}"),
@@ -97,6 +107,7 @@ impl ApiError {
             Self::Unauthenticated { .. } => code::UNAUTHENTICATED,
             Self::Forbidden { .. } => code::FORBIDDEN,
             Self::TooComplex { .. } => code::QUERY_TOO_COMPLEX,
+            Self::TooSlow { .. } => code::SUBSCRIBER_TOO_SLOW,
             Self::Internal { .. } => code::INTERNAL_SERVER_ERROR,
         }
     }
@@ -125,6 +136,10 @@ impl From<ApiError> for async_graphql::Error {
             | ApiError::TooComplex { message } => {
                 async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
             }
+            ApiError::TooSlow { missed } => async_graphql::Error::new(format!(
+                "this subscriber fell {missed} events behind and is disconnected; subscribe again"
+            ))
+            .extend_with(|_, e| e.set("code", code)),
             ApiError::Internal { cause } => {
                 tracing::error!(%cause, "internal error");
                 async_graphql::Error::new("Internal server error")

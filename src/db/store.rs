@@ -203,7 +203,7 @@ impl ConversationStore {
         &self,
         id: Uuid,
         scope: &Predicate,
-    ) -> Result<Option<Conversation>, DbErr> {
+    ) -> Result<Option<(Conversation, bool)>, DbErr> {
         self.set_deleted(id, scope, true).await
     }
 
@@ -212,7 +212,7 @@ impl ConversationStore {
         &self,
         id: Uuid,
         scope: &Predicate,
-    ) -> Result<Option<Conversation>, DbErr> {
+    ) -> Result<Option<(Conversation, bool)>, DbErr> {
         self.set_deleted(id, scope, false).await
     }
 
@@ -221,13 +221,14 @@ impl ConversationStore {
         id: Uuid,
         scope: &Predicate,
         deleted: bool,
-    ) -> Result<Option<Conversation>, DbErr> {
+    ) -> Result<Option<(Conversation, bool)>, DbErr> {
         let txn = self.db.begin().await?;
         let Some(mut found) = find(&txn, id, scope).await? else {
             txn.rollback().await?;
             return Ok(None);
         };
-        if found.tm_delete.is_some() != deleted {
+        let change = found.tm_delete.is_some() != deleted;
+        if change {
             let at = deleted.then(now);
             Entity::update_many()
                 .col_expr(Column::TmDelete, Expr::val(Value::from(at)))
@@ -237,7 +238,7 @@ impl ConversationStore {
             found.tm_delete = at;
         }
         txn.commit().await?;
-        Ok(Some(found))
+        Ok(Some((found, change)))
     }
 }
 

@@ -4,6 +4,7 @@
 //! predicate into one SQL condition with bound parameters. `ne` and `notIn` are `Not(Eq)` and
 //! `Not(In)`, so they match rows where the field is null ("not equal to X" holds for nothing).
 
+use super::Conversation;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, TimeZone, Utc};
@@ -107,6 +108,96 @@ impl Predicate {
             }
             Predicate::Not(p) => 1 + p.depth(),
             _ => 0,
+        }
+    }
+}
+
+/// A field's value on one conversation, with "null" made explicit.
+enum Value<'a> {
+    Uuid(Option<Uuid>),
+    Text(Option<&'a str>),
+    Time(Option<DateTime<Utc>>),
+}
+
+fn value(c: &Conversation, field: Field) -> Value<'_> {
+    use Value::{Text, Time};
+    match field {
+        Field::Id => Value::Uuid(Some(c.id)),
+        Field::CustomerId => Value::Uuid(Some(c.customer_id)),
+        Field::OwnerId => Value::Uuid(c.owner_id),
+        Field::AccountId => Value::Uuid(Some(c.account_id)),
+        Field::OwnerType => Text(c.owner_id.map(|_| "agent")),
+        Field::Name => Text(Some(&c.name)),
+        Field::Detail => Text(Some(&c.detail)),
+        Field::Type => Text(Some(c.kind.as_str())),
+        Field::DialogId => Text(Some(&c.dialog_id)),
+        Field::SelfType => Text(Some(c.self_address.kind.as_str())),
+        Field::SelfTarget => Text(Some(&c.self_address.target)),
+        Field::SelfTargetName => Text(Some(&c.self_address.target_name)),
+        Field::SelfName => Text(Some(&c.self_address.name)),
+        Field::PeerType => Text(Some(c.peer.kind.as_str())),
+        Field::PeerTarget => Text(Some(&c.peer.target)),
+        Field::PeerTargetName => Text(Some(&c.peer.target_name)),
+        Field::PeerName => Text(Some(&c.peer.name)),
+        Field::TmCreate => Time(Some(c.tm_create)),
+        Field::TmUpdate => Time(c.tm_update),
+        Field::TmDelete => Time(c.tm_delete),
+    }
+}
+
+fn equals(v: &Value<'_>, s: &Scalar) -> bool {
+    match (v, s) {
+        (Value::Uuid(Some(a)), Scalar::Uuid(b)) => a == b,
+        (Value::Text(Some(a)), Scalar::Text(b)) => *a == b,
+        (Value::Time(Some(a)), Scalar::Time(b)) => a == b,
+        _ => false,
+    }
+}
+
+impl Predicate {
+    /// Evaluates the predicate on a conversation in memory, with the semantics the database
+    /// layer gives it in SQL (null compares false; text matches ignore case, using Unicode
+    /// case folding).
+    pub fn matches(&self, c: &Conversation) -> bool {
+        match self {
+            Predicate::All => true,
+            Predicate::And(ps) => ps.iter().all(|p| p.matches(c)),
+            Predicate::Or(ps) => ps.iter().any(|p| p.matches(c)),
+            Predicate::Not(p) => !p.matches(c),
+            Predicate::Eq(f, s) => equals(&value(c, *f), s),
+            Predicate::In(f, ss) => {
+                let v = value(c, *f);
+                ss.iter().any(|s| equals(&v, s))
+            }
+            Predicate::Match(f, how, needle) => {
+                let Value::Text(Some(hay)) = value(c, *f) else {
+                    return false;
+                };
+                let (hay, needle) = (hay.to_lowercase(), needle.to_lowercase());
+                match how {
+                    TextMatch::Contains => hay.contains(&needle),
+                    TextMatch::StartsWith => hay.starts_with(&needle),
+                    TextMatch::EndsWith => hay.ends_with(&needle),
+                }
+            }
+            Predicate::Compare(f, cmp, at) => {
+                let Value::Time(Some(t)) = value(c, *f) else {
+                    return false;
+                };
+                match cmp {
+                    Cmp::Gt => t > *at,
+                    Cmp::Gte => t >= *at,
+                    Cmp::Lt => t < *at,
+                    Cmp::Lte => t <= *at,
+                }
+            }
+            Predicate::IsNull(f, null) => {
+                let is_null = matches!(
+                    value(c, *f),
+                    Value::Uuid(None) | Value::Text(None) | Value::Time(None)
+                );
+                is_null == *null
+            }
         }
     }
 }

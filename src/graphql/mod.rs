@@ -7,25 +7,29 @@ pub mod limits;
 mod mutation;
 mod query;
 mod scalars;
+mod subscription;
 mod types;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
-use async_graphql::{Context, EmptySubscription, Response, Schema};
+use async_graphql::{Context, Response, Schema};
 
 use crate::auth::Access;
 use crate::db::ConversationStore;
 use crate::domain::filter::Predicate;
 use crate::error::ApiError;
+use crate::events::EventBus;
+use filter::{longest_list, ConversationFilter};
 
 pub use mutation::Mutation;
 pub use query::Query;
 pub use scalars::format_datetime;
+pub use subscription::{CloseConnection, Subscription};
 
 /// The schema type served by this crate.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Limits on what one request may ask for.
 #[derive(Debug, Clone)]
@@ -67,22 +71,21 @@ impl Default for Limits {
     }
 }
 
-/// Builds the schema around a store. Each request must carry its [`Access`] as request data.
-pub fn build_schema(store: ConversationStore, limits: Limits) -> AppSchema {
-    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+/// Builds the schema around a store and an event bus. Each request (or WebSocket connection)
+/// must carry its [`Access`] as data.
+pub fn build_schema(store: ConversationStore, events: EventBus, limits: Limits) -> AppSchema {
+    let mut builder = Schema::build(Query, Mutation, Subscription)
         .limit_complexity(limits.max_complexity)
         .extension(ExecutionMarker);
     if limits.disable_introspection {
         builder = builder.disable_introspection();
     }
-    builder.data(store).data(limits).finish()
+    builder.data(store).data(events).data(limits).finish()
 }
 
 /// The SDL of the schema, as served (`schema.graphql` holds exactly this).
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(Query, Mutation, Subscription).finish().sdl()
 }
 
 pub(crate) fn store<'c>(ctx: &Context<'c>) -> Result<&'c ConversationStore, ApiError> {
@@ -103,6 +106,45 @@ pub(crate) fn access<'c>(ctx: &Context<'c>) -> Result<&'c Access, ApiError> {
 /// The rows the caller may see and touch.
 pub(crate) fn scope(ctx: &Context<'_>) -> Result<Predicate, ApiError> {
     Ok(access(ctx)?.scope())
+}
+
+/// A filter argument as a predicate, refused when it nests too deep, has too long an `in`
+/// list, or holds a NUL character.
+pub(crate) fn checked_filter(
+    filter: Option<&ConversationFilter>,
+    limits: &Limits,
+) -> Result<Predicate, ApiError> {
+    let Some(filter) = filter else {
+        return Ok(Predicate::All);
+    };
+    let predicate = filter.to_predicate();
+    if predicate.depth() > limits.max_filter_depth {
+        return Err(ApiError::bad_input(
+            "filter",
+            format!(
+                "nests and/or/not more than {} levels deep",
+                limits.max_filter_depth
+            ),
+        ));
+    }
+    if longest_list(&predicate) > limits.max_in_list {
+        return Err(ApiError::bad_input(
+            "filter",
+            format!("an in/notIn list is longer than {}", limits.max_in_list),
+        ));
+    }
+    if predicate.any_text(&|s| s.contains('\0')) {
+        return Err(ApiError::bad_input(
+            "filter",
+            "strings must not contain NUL characters",
+        ));
+    }
+    Ok(predicate)
+}
+
+pub(crate) fn events<'c>(ctx: &Context<'c>) -> Result<&'c EventBus, ApiError> {
+    ctx.data::<EventBus>()
+        .map_err(|_| ApiError::internal("schema built without an EventBus"))
 }
 
 /// Set when a request got past parsing and validation into execution. A request that never

@@ -4,9 +4,10 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object};
 
 use super::scalars::Uuid;
 use super::types::{AddressType, Conversation, ConversationType};
-use super::{access, scope, store};
+use super::{access, events, scope, store};
 use crate::domain::{self, ConversationPatch, NewConversation, NewConversationInput, OwnerPatch};
 use crate::error::ApiError;
+use crate::events::{Event, EventKind};
 
 /// An address to store. `target` is checked against `type` (E.164 for `TEL`/`WHATSAPP`, an
 /// email address for `EMAIL`, `user@domain` for `SIP`, a UUID for agent-like types, non-empty
@@ -85,6 +86,22 @@ pub struct UpdateConversationInput {
 #[derive(Default)]
 pub struct Mutation;
 
+/// The answer of delete/restore: `NOT_FOUND`, or the conversation, with an event when it
+/// changed.
+async fn published(
+    ctx: &Context<'_>,
+    found: Option<(domain::Conversation, bool)>,
+    kind: EventKind,
+) -> async_graphql::Result<Conversation> {
+    let (conversation, changed) = found.ok_or_else(|| ApiError::not_found("conversation"))?;
+    if changed {
+        events(ctx)?
+            .publish(Event::now(kind, conversation.clone()))
+            .await;
+    }
+    Ok(Conversation(conversation))
+}
+
 #[Object]
 impl Mutation {
     /// Creates a conversation and returns it.
@@ -109,6 +126,9 @@ impl Mutation {
         })
         .map_err(|e| ApiError::invalid("input", e))?;
         let created = store(ctx)?.insert(new).await.map_err(ApiError::from)?;
+        events(ctx)?
+            .publish(Event::now(EventKind::Created, created.clone()))
+            .await;
         Ok(Conversation(created))
     }
 
@@ -130,12 +150,18 @@ impl Mutation {
             .map_err(|d| ApiError::forbidden(d.0))?;
         let patch = ConversationPatch::parse(input.name, input.detail, owner)
             .map_err(|e| ApiError::invalid("input", e))?;
-        store(ctx)?
+        let changed = !patch.is_empty();
+        let updated = store(ctx)?
             .update(id.0, patch, &scope(ctx)?)
             .await
             .map_err(ApiError::from)?
-            .map(Conversation)
-            .ok_or_else(|| ApiError::not_found("conversation").into())
+            .ok_or_else(|| ApiError::not_found("conversation"))?;
+        if changed {
+            events(ctx)?
+                .publish(Event::now(EventKind::Updated, updated.clone()))
+                .await;
+        }
+        Ok(Conversation(updated))
     }
 
     /// Soft delete: sets `tmDelete`. Deleting a deleted conversation returns it unchanged.
@@ -147,12 +173,11 @@ impl Mutation {
         access(ctx)?
             .may_delete()
             .map_err(|d| ApiError::forbidden(d.0))?;
-        store(ctx)?
+        let found = store(ctx)?
             .soft_delete(id.0, &scope(ctx)?)
             .await
-            .map_err(ApiError::from)?
-            .map(Conversation)
-            .ok_or_else(|| ApiError::not_found("conversation").into())
+            .map_err(ApiError::from)?;
+        published(ctx, found, EventKind::Deleted).await
     }
 
     /// Undo a soft delete: `tmDelete` back to null. Restoring a live conversation returns it
@@ -165,11 +190,10 @@ impl Mutation {
         access(ctx)?
             .may_delete()
             .map_err(|d| ApiError::forbidden(d.0))?;
-        store(ctx)?
+        let found = store(ctx)?
             .restore(id.0, &scope(ctx)?)
             .await
-            .map_err(ApiError::from)?
-            .map(Conversation)
-            .ok_or_else(|| ApiError::not_found("conversation").into())
+            .map_err(ApiError::from)?;
+        published(ctx, found, EventKind::Restored).await
     }
 }

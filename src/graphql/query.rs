@@ -3,10 +3,10 @@
 use async_graphql::{Context, Object};
 
 use super::connection::ConversationConnection;
-use super::filter::{longest_list, ConversationFilter, ConversationOrder};
+use super::filter::{ConversationFilter, ConversationOrder};
 use super::scalars::Uuid;
 use super::types::Conversation;
-use super::{limits, scope, store};
+use super::{checked_filter, limits, scope, store};
 use crate::domain::filter::{CursorError, Field, Order, PageQuery, Position, Predicate};
 use crate::error::ApiError;
 
@@ -105,32 +105,7 @@ impl Query {
             (None, Some(n)) => (page_size("last", n, limits.max_page_size)?, true),
             (None, None) => (limits.default_page_size, false),
         };
-        let mut filter = match &filter {
-            Some(f) => f.to_predicate(),
-            None => Predicate::All,
-        };
-        if filter.depth() > limits.max_filter_depth {
-            return Err(ApiError::bad_input(
-                "filter",
-                format!(
-                    "nests and/or/not more than {} levels deep",
-                    limits.max_filter_depth
-                ),
-            )
-            .into());
-        }
-        if longest_list(&filter) > limits.max_in_list {
-            return Err(ApiError::bad_input(
-                "filter",
-                format!("an in/notIn list is longer than {}", limits.max_in_list),
-            )
-            .into());
-        }
-        if filter.any_text(&|s| s.contains('\0')) {
-            return Err(
-                ApiError::bad_input("filter", "strings must not contain NUL characters").into(),
-            );
-        }
+        let mut filter = checked_filter(filter.as_ref(), limits)?;
         if !include_deleted.unwrap_or(false) {
             filter = Predicate::all_of(vec![filter, Predicate::IsNull(Field::TmDelete, true)]);
         }

@@ -2,9 +2,10 @@
 //!
 //! async-graphql-axum's extractor answers every request error with `200` in
 //! `application/graphql-response+json`; this handler instead:
-//! - picks the response media type from `Accept` (`application/graphql-response+json` by
-//!   default and for `*/*`, `application/json` when that is what the client prefers, `406`
-//!   when it accepts neither);
+//! - picks the response media type from `Accept`: `application/graphql-response+json` when
+//!   the client names it (and prefers it), `application/json` when it names that, sends no
+//!   `Accept` or only wildcards (as the spec and the `graphql-http` audit ask, for clients
+//!   that predate the new type), `406` when it accepts neither;
 //! - answers a request error (unparsable JSON, bad parameters, a document that fails to parse
 //!   or validate, variables that do not coerce) with `400` and no `data` in
 //!   `application/graphql-response+json`, and with `200` in `application/json`;
@@ -45,15 +46,16 @@ impl MediaType {
     }
 }
 
-/// Reads `Accept`: the acceptable type with the highest q-value, ties going to
-/// `application/graphql-response+json`. `None` when neither is acceptable.
+/// Reads `Accept`: the named type with the highest q-value, ties going to
+/// `application/graphql-response+json`; wildcards and no `Accept` mean `application/json`.
+/// `None` when neither is acceptable.
 fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     let Some(accept) = headers.get(header::ACCEPT) else {
-        return Some(MediaType::GraphqlResponseJson);
+        return Some(MediaType::Json);
     };
     let accept = accept.to_str().ok()?;
     if accept.trim().is_empty() {
-        return Some(MediaType::GraphqlResponseJson);
+        return Some(MediaType::Json);
     }
     let mut best: Option<(f32, MediaType)> = None;
     for item in accept.split(',') {
@@ -71,8 +73,8 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
             continue;
         }
         let candidate = match range.as_str() {
-            GRAPHQL_RESPONSE_JSON | "application/*" | "*/*" => MediaType::GraphqlResponseJson,
-            APPLICATION_JSON => MediaType::Json,
+            GRAPHQL_RESPONSE_JSON => MediaType::GraphqlResponseJson,
+            APPLICATION_JSON | "application/*" | "*/*" => MediaType::Json,
             _ => continue,
         };
         let better = match best {
@@ -543,12 +545,13 @@ mod tests {
 
     #[test]
     fn negotiation() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
+        assert_eq!(accept("application/json"), Some(MediaType::Json));
+        assert_eq!(accept("*/*"), Some(MediaType::Json));
         assert_eq!(
-            negotiate(&HeaderMap::new()),
+            accept("application/graphql-response+json, */*;q=0.5"),
             Some(MediaType::GraphqlResponseJson)
         );
-        assert_eq!(accept("application/json"), Some(MediaType::Json));
-        assert_eq!(accept("*/*"), Some(MediaType::GraphqlResponseJson));
         assert_eq!(
             accept("application/graphql-response+json, application/json;q=0.9"),
             Some(MediaType::GraphqlResponseJson)

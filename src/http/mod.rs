@@ -4,6 +4,7 @@ mod graphiql;
 mod graphql;
 mod health;
 pub mod request_id;
+mod ws;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware;
@@ -44,10 +45,15 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
 pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
     let api = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::upgrade))
         .layer(cors(origins));
     Router::new()
         .merge(api)
         .route("/graphql/assets/{file}", get(graphiql::asset))
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .layer(middleware::from_fn(request_id::layer))

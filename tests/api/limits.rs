@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
+const GQL_JSON: &str = "application/graphql-response+json";
+
 fn tight() -> AppOptions {
     AppOptions {
         limits: Limits {
@@ -24,7 +26,7 @@ fn tight() -> AppOptions {
 
 async fn too_complex(app: &TestApp, query: &str, what: &str) {
     let before = app.snapshot().await;
-    let r = app.post(json!({ "query": query }), None).await;
+    let r = app.post(json!({ "query": query }), Some(GQL_JSON)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{what}: {}", r.body);
     assert_eq!(
         r.body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
@@ -84,7 +86,7 @@ async fn complexity_limit(app: TestApp) {
     app.data(&format!("{{ {all} }}"), json!({})).await;
     // ... four in one request are not.
     let four = format!("{{ a: {all} b: {all} c: {all} d: {all} }}");
-    let r = app.post(json!({ "query": four }), None).await;
+    let r = app.post(json!({ "query": four }), Some(GQL_JSON)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert_eq!(
         r.body["errors"][0]["extensions"]["code"],
@@ -175,7 +177,7 @@ async fn introspection_can_be_disabled(app: TestApp) {
         "{ __schema { types { name } } }",
         "{ __type(name: \"Conversation\") { name } }",
     ] {
-        let r = app.post(json!({ "query": q }), None).await;
+        let r = app.post(json!({ "query": q }), Some(GQL_JSON)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
         assert_eq!(r.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     }
