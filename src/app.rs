@@ -22,6 +22,7 @@ use crate::http::{self, CorsOrigins};
 pub struct AppState {
     pub schema: AppSchema,
     pub store: ConversationStore,
+    pub events: EventBus,
     /// `None`: the server runs open.
     pub auth: Option<Arc<Verifier>>,
     pub limits: Arc<Limits>,
@@ -66,19 +67,27 @@ impl Default for AppOptions {
 
 /// The router over a migrated database.
 pub fn router(db: DatabaseConnection, options: &AppOptions) -> Router {
+    build(db, options).0
+}
+
+/// The router and the state behind it (tests publish events through `state.events`).
+pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState) {
     let store = ConversationStore::new(db);
     let events = EventBus::for_store(&store, &options.events_channel, options.event_buffer);
-    let schema = graphql::build_schema(store.clone(), events, options.limits.clone());
+    let schema = graphql::build_schema(store.clone(), events.clone(), options.limits.clone());
     let state = AppState {
         schema,
         store,
+        events,
         auth: options.auth.clone().map(Arc::new),
         limits: Arc::new(options.limits.clone()),
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
         ws_send_timeout: options.ws_send_timeout,
     };
-    http::router(state, &options.cors).layer(DefaultBodyLimit::max(options.max_body_bytes))
+    let router = http::router(state.clone(), &options.cors)
+        .layer(DefaultBodyLimit::max(options.max_body_bytes));
+    (router, state)
 }
 
 /// Errors that stop the server from starting.

@@ -10,5 +10,8 @@ mod http;
 mod limits;
 mod paging;
 mod process;
+mod replicas;
 mod schema;
+mod subscriptions;
 mod validation;
+mod ws_client;

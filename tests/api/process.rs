@@ -1,12 +1,12 @@
 //! The binary as a newcomer runs it: start-up rules, the `token` subcommand, serving on
 //! port 0, graceful shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use conversation_graphql::auth::{Role, Verifier};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::{http_post, ServerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_conversation-graphql");
 
@@ -103,52 +103,24 @@ fn token_subcommand_mints_a_token_the_server_accepts() {
 #[tokio::test]
 async fn serves_on_port_zero_and_stops_on_sigterm() {
     let (url, path) = temp_db();
-    let mut child = command()
-        .args(["--listen", "127.0.0.1:0", "--database-url", &url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let addr = loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the server logs its GraphiQL URL");
-        if let Some(rest) = line.split("GraphiQL: http://").nth(1) {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
-
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let body = r#"{"query":"{ conversations { totalCount } }"}"#;
-    let request = format!(
-        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(
-        response.contains(r#"{"data":{"conversations":{"totalCount":0}}}"#),
-        "{response}"
-    );
+    let mut server = ServerProcess::start(&["--database-url", &url], &[]);
+    let (status, body) = http_post(
+        server.addr,
+        &serde_json::json!({ "query": "{ conversations { totalCount } }" }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["conversations"]["totalCount"], 0);
 
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
+        if let Some(exit) = server.child.try_wait().unwrap() {
             break exit;
         }
         assert!(
@@ -158,6 +130,7 @@ async fn serves_on_port_zero_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "a graceful stop exits 0: {exit:?}");
+    assert!(server.logged("shutdown signal received"));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }

@@ -67,6 +67,8 @@ impl Drop for Cleanup {
 
 pub struct TestApp {
     router: Router,
+    /// The state behind the router (its event bus, store, schema).
+    pub state: conversation_graphql::app::AppState,
     /// The `Authorization` header `post` sends, if any.
     pub token: Option<String>,
     pub db: DatabaseConnection,
@@ -93,7 +95,7 @@ impl Reply {
 
 impl TestApp {
     /// A fresh app on `backend`, or `None` when that backend is not configured.
-    pub async fn with_options(backend: Backend, options: AppOptions) -> Option<TestApp> {
+    pub async fn with_options(backend: Backend, mut options: AppOptions) -> Option<TestApp> {
         // Server logs (internal error causes included) show in a failing test's output.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -127,18 +129,34 @@ impl TestApp {
                     ..PoolSettings::default()
                 };
                 let db = db::connect(&url, &settings).await.expect("connect");
+                // Tests share the database: each listens on a channel of its own.
+                options.events_channel = format!("events_{schema}");
                 (db, Cleanup::Schema { url, schema })
             }
         };
         db::migrate(&db).await.expect("migrate");
-        let router = app::router(db.clone(), &options);
+        let (router, state) = app::build(db.clone(), &options);
         Some(TestApp {
             router,
+            state,
             token: None,
             db,
             backend,
             _cleanup: cleanup,
         })
+    }
+
+    /// Serves the router on a real loopback port (for WebSocket clients); returns the address.
+    pub async fn serve_http(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        addr
     }
 
     /// Sends a raw HTTP request through the router.
@@ -403,4 +421,90 @@ macro_rules! backend_tests {
             conversation_graphql::app::AppOptions::default()
         }
     };
+}
+
+/// A server process of the real binary, killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    /// Every log line it printed so far.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits for it to serve.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_conversation-graphql"));
+        for var in [
+            "JWT_SECRET",
+            "JWT_PUBLIC_KEY",
+            "DATABASE_URL",
+            "LISTEN",
+            "DB_SCHEMA",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("NO_COLOR", "1").envs(env.iter().copied());
+        let mut child = cmd
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start the server binary");
+        let stdout = child.stdout.take().expect("stdout");
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("GraphiQL: http://").nth(1) {
+                    let _ = tx.send(rest.split('/').next().unwrap_or("").to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the server logs its GraphiQL URL")
+            .parse()
+            .expect("an address");
+        ServerProcess { child, addr, logs }
+    }
+
+    pub fn logged(&self, needle: &str) -> bool {
+        self.logs.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `POST /graphql` over a plain TCP connection; returns the status and JSON body.
+pub async fn http_post(
+    addr: std::net::SocketAddr,
+    body: &Value,
+    authorization: Option<&str>,
+) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let auth = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response[9..12].parse().expect("status");
+    let json = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }
