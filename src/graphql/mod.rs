@@ -3,6 +3,7 @@
 
 mod connection;
 mod filter;
+mod guard;
 pub mod limits;
 mod mutation;
 mod query;
@@ -10,11 +11,10 @@ mod scalars;
 mod subscription;
 mod types;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
-use async_graphql::{Context, Response, Schema};
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
+use async_graphql::{Context, Schema};
 
 use crate::auth::Access;
 use crate::db::ConversationStore;
@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::events::EventBus;
 use filter::{longest_list, ConversationFilter};
 
+pub use guard::{Executed, OperationName, ViaGet, STATUS_EXTENSION};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use scalars::format_datetime;
@@ -53,6 +54,8 @@ pub struct Limits {
     pub max_root_fields: usize,
     /// Hide `__schema` / `__type` (the SDL stays in `schema.graphql`).
     pub disable_introspection: bool,
+    /// How many automatic persisted queries each replica remembers (LRU).
+    pub persisted_queries: usize,
 }
 
 impl Default for Limits {
@@ -67,6 +70,7 @@ impl Default for Limits {
             max_aliases: 30,
             max_root_fields: 10,
             disable_introspection: false,
+            persisted_queries: 1000,
         }
     }
 }
@@ -76,7 +80,11 @@ impl Default for Limits {
 pub fn build_schema(store: ConversationStore, events: EventBus, limits: Limits) -> AppSchema {
     let mut builder = Schema::build(Query, Mutation, Subscription)
         .limit_complexity(limits.max_complexity)
-        .extension(ExecutionMarker);
+        // Persisted queries resolve first, so the guard sees the real document.
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+            limits.persisted_queries,
+        )))
+        .extension(guard::Guard);
     if limits.disable_introspection {
         builder = builder.disable_introspection();
     }
@@ -145,39 +153,4 @@ pub(crate) fn checked_filter(
 pub(crate) fn events<'c>(ctx: &Context<'c>) -> Result<&'c EventBus, ApiError> {
     ctx.data::<EventBus>()
         .map_err(|_| ApiError::internal("schema built without an EventBus"))
-}
-
-/// Set when a request got past parsing and validation into execution. A request that never
-/// gets there failed as a whole (a "request error" in the GraphQL over HTTP spec).
-#[derive(Clone, Default)]
-pub struct Executed(Arc<AtomicBool>);
-
-impl Executed {
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-/// The extension that sets [`Executed`].
-struct ExecutionMarker;
-
-impl ExtensionFactory for ExecutionMarker {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ExecutionMarker)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ExecutionMarker {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let Some(flag) = ctx.data_opt::<Executed>() {
-            flag.0.store(true, Ordering::Relaxed);
-        }
-        next.run(ctx, operation_name).await
-    }
 }

@@ -24,8 +24,7 @@ use super::request_id::RequestId;
 use crate::app::AppState;
 use crate::auth::{Access, AuthError};
 use crate::error::code;
-use crate::graphql::limits::{self, Refusal};
-use crate::graphql::Executed;
+use crate::graphql::{Executed, OperationName, ViaGet, STATUS_EXTENSION};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -131,9 +130,15 @@ fn reject(media: MediaType, rejection: Rejection) -> Response {
 
 fn params_from_object(object: Map<String, Value>) -> Result<GraphqlParams, Rejection> {
     let bad = |m: &str| Rejection(StatusCode::BAD_REQUEST, m.to_owned());
+    let persisted = object
+        .get("extensions")
+        .and_then(|e| e.get("persistedQuery"))
+        .is_some();
     let query = match object.get("query") {
         Some(Value::String(q)) => q.clone(),
         Some(_) => return Err(bad("`query` must be a string")),
+        // An automatic persisted query may send only its hash.
+        None if persisted => String::new(),
         None => return Err(bad("the request has no `query`")),
     };
     let operation_name = match object.get("operationName") {
@@ -333,44 +338,6 @@ fn not_acceptable() -> Response {
     json_response(StatusCode::NOT_ACCEPTABLE, MediaType::Json, &body)
 }
 
-/// The operation a request would run, if its document parses and names one.
-fn operation(
-    request: &mut async_graphql::Request,
-) -> Option<async_graphql::parser::types::OperationDefinition> {
-    use async_graphql::parser::types::DocumentOperations;
-    let name = request.operation_name.clone();
-    let doc = request.parsed_query().ok()?;
-    let op = match &doc.operations {
-        DocumentOperations::Single(op) => op,
-        DocumentOperations::Multiple(ops) => match &name {
-            Some(n) => ops.get(n.as_str())?,
-            None if ops.len() == 1 => ops.values().next()?,
-            None => return None,
-        },
-    };
-    Some(op.node.clone())
-}
-
-/// A required variable (non-null type, no default) the request does not provide: a request
-/// error the spec requires, which async-graphql would only report during execution.
-fn missing_variable(
-    op: &async_graphql::parser::types::OperationDefinition,
-    variables: &async_graphql::Variables,
-) -> Option<String> {
-    op.variable_definitions.iter().find_map(|def| {
-        let def = &def.node;
-        let given = variables
-            .get(def.name.node.as_str())
-            .is_some_and(|v| *v != async_graphql::Value::Null);
-        (!def.var_type.node.nullable && def.default_value.is_none() && !given).then(|| {
-            format!(
-                "Variable ${} of required type {} was not provided.",
-                def.name.node, def.var_type.node
-            )
-        })
-    })
-}
-
 /// The result of one operation: its HTTP status (alone) and body.
 struct Outcome {
     status: StatusCode,
@@ -425,38 +392,10 @@ impl Run<'_> {
             }
         }
 
-        let op = operation(&mut request);
-        if let Some(op) = &op {
-            let is_query = op.ty == async_graphql::parser::types::OperationType::Query;
-            if via_get && !is_query {
-                let mut outcome = Outcome::failed(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "mutations and subscriptions must be sent with POST",
-                );
-                outcome
-                    .headers
-                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
-                return outcome;
-            }
-            if let Some(message) = missing_variable(op, &request.variables) {
-                return Outcome::failed(request_error_status(self.media), &message);
-            }
-            let doc = request.parsed_query().ok();
-            match doc.map(|doc| limits::check(doc, op, &self.state.limits)) {
-                Some(Err(Refusal::TooComplex(message))) => {
-                    let mut outcome = Outcome::failed(request_error_status(self.media), &message);
-                    outcome.body["errors"][0]["extensions"]["code"] =
-                        code::QUERY_TOO_COMPLEX.into();
-                    return outcome;
-                }
-                Some(Err(Refusal::Introspection)) => {
-                    return Outcome::failed(
-                        request_error_status(self.media),
-                        "introspection is turned off on this server; the schema is in schema.graphql",
-                    );
-                }
-                _ => {}
-            }
+        let name = OperationName(request.operation_name.clone());
+        request = request.data(name);
+        if via_get {
+            request = request.data(ViaGet);
         }
 
         let span = tracing::info_span!("graphql", request_id = %self.request_id.0);
@@ -477,6 +416,12 @@ impl Run<'_> {
         };
 
         let request_error = !executed.get();
+        let mut status = if request_error {
+            request_error_status(self.media)
+        } else {
+            StatusCode::OK
+        };
+        let mut headers = response.http_headers.clone();
         let mut body = serde_json::to_value(&response)
             .unwrap_or_else(|_| request_error_body("the response could not be serialized"));
         if let Value::Object(map) = &mut body {
@@ -485,20 +430,31 @@ impl Run<'_> {
             }
             if let Some(Value::Array(errors)) = map.get_mut("errors") {
                 for error in errors {
+                    if let Some(forced) = take_status(error) {
+                        status = forced;
+                        if forced == StatusCode::METHOD_NOT_ALLOWED {
+                            headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+                        }
+                    }
                     tag_error(error, request_error, &self.request_id.0);
                 }
             }
         }
         Outcome {
-            status: if request_error {
-                request_error_status(self.media)
-            } else {
-                StatusCode::OK
-            },
+            status,
             body,
-            headers: response.http_headers.clone(),
+            headers,
         }
     }
+}
+
+/// Removes the guard's status hint from an error, returning it.
+fn take_status(error: &mut Value) -> Option<StatusCode> {
+    let hint = error
+        .get_mut("extensions")?
+        .as_object_mut()?
+        .remove(STATUS_EXTENSION)?;
+    StatusCode::from_u16(u16::try_from(hint.as_u64()?).ok()?).ok()
 }
 
 /// Gives an error without a code the code its kind implies; internal errors also get the

@@ -9,6 +9,7 @@ mod filters;
 mod http;
 mod limits;
 mod paging;
+mod persisted;
 mod process;
 mod replicas;
 mod schema;
