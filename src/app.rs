@@ -16,6 +16,7 @@ use crate::db::{self, ConversationStore, PoolSettings};
 use crate::events::EventBus;
 use crate::graphql::{self, AppSchema, Limits};
 use crate::http::{self, CorsOrigins};
+use crate::metrics::Metrics;
 
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
@@ -30,6 +31,7 @@ pub struct AppState {
     pub max_batch: usize,
     pub request_timeout: Duration,
     pub ws_send_timeout: Duration,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Options of the HTTP app beyond the database.
@@ -84,6 +86,7 @@ pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState)
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
         ws_send_timeout: options.ws_send_timeout,
+        metrics: Arc::default(),
     };
     let router = http::router(state.clone(), &options.cors)
         .layer(DefaultBodyLimit::max(options.max_body_bytes));

@@ -170,6 +170,10 @@ pub struct ServeConfig {
     #[arg(long, env = "DISABLE_INTROSPECTION")]
     pub disable_introspection: bool,
 
+    /// Log lines as `pretty` text or `json` (one object a line, for log collectors).
+    #[arg(long, env = "LOG_FORMAT", default_value = "pretty", value_parser = ["pretty", "json"])]
+    pub log_format: String,
+
     /// Log filter in `RUST_LOG` syntax (e.g. `info`, `debug,sqlx=warn`).
     #[arg(long, env = "LOG", default_value = "info")]
     pub log: String,

@@ -18,3 +18,4 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod metrics;

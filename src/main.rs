@@ -7,9 +7,15 @@ use conversation_graphql::config::{Cli, Command};
 use conversation_graphql::{app, graphql};
 use tracing_subscriber::EnvFilter;
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, format: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let no_color = std::env::var_os("NO_COLOR").is_some();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.with_ansi(!no_color).init();
+    }
 }
 
 #[tokio::main]
@@ -22,13 +28,13 @@ async fn main() -> ExitCode {
         }
         Command::Token(args) => return mint(&cli.serve.jwt_secret, &args),
         Command::Migrate => {
-            init_logging(&cli.serve.log);
+            init_logging(&cli.serve.log, &cli.serve.log_format);
             app::open_database(&cli.serve).await.map(|_| {
                 tracing::info!("migrations applied");
             })
         }
         Command::Serve => {
-            init_logging(&cli.serve.log);
+            init_logging(&cli.serve.log, &cli.serve.log_format);
             app::serve(cli.serve).await
         }
     };

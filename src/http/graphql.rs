@@ -25,6 +25,7 @@ use crate::app::AppState;
 use crate::auth::{Access, AuthError};
 use crate::error::code;
 use crate::graphql::{Executed, OperationName, ViaGet, STATUS_EXTENSION};
+use crate::metrics;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -201,7 +202,7 @@ pub async fn post(
     };
     let access = match authenticate(&state, &headers) {
         Ok(access) => access,
-        Err(e) => return unauthorized(media, &e),
+        Err(e) => return unauthorized(&state, media, &e),
     };
     if !is_json_content_type(&headers) {
         return reject(
@@ -286,7 +287,7 @@ pub async fn get(
     };
     let access = match authenticate(&state, &headers) {
         Ok(access) => access,
-        Err(e) => return unauthorized(media, &e),
+        Err(e) => return unauthorized(&state, media, &e),
     };
     match params_from_query_string(&raw) {
         Ok(params) => {
@@ -315,7 +316,12 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Access, AuthErr
 }
 
 /// `401` with `WWW-Authenticate: Bearer` (RFC 6750) and an `UNAUTHENTICATED` error.
-fn unauthorized(media: MediaType, error: &AuthError) -> Response {
+fn unauthorized(state: &AppState, media: MediaType, error: &AuthError) -> Response {
+    state.metrics.observe(
+        None,
+        metrics::Outcome::Unauthenticated,
+        std::time::Duration::ZERO,
+    );
     let body = serde_json::json!({
         "errors": [{ "message": error.to_string(), "extensions": { "code": code::UNAUTHENTICATED } }]
     });
@@ -372,8 +378,36 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Checks and executes one operation.
+    /// Executes one operation and records it in the metrics.
     async fn one(&self, params: GraphqlParams, via_get: bool) -> Outcome {
+        let started = std::time::Instant::now();
+        let operation = params.operation_name.clone();
+        let outcome = self.execute(params, via_get).await;
+        let kind = if outcome.status == StatusCode::GATEWAY_TIMEOUT {
+            metrics::Outcome::Timeout
+        } else if outcome.body.get("data").is_none() {
+            metrics::Outcome::RequestError
+        } else if outcome.body.get("errors").is_some() {
+            metrics::Outcome::FieldError
+        } else {
+            metrics::Outcome::Ok
+        };
+        let elapsed = started.elapsed();
+        self.state
+            .metrics
+            .observe(operation.as_deref(), kind, elapsed);
+        tracing::debug!(
+            request_id = %self.request_id.0,
+            operation = operation.as_deref().unwrap_or(""),
+            status = outcome.status.as_u16(),
+            micros = elapsed.as_micros() as u64,
+            "graphql request"
+        );
+        outcome
+    }
+
+    /// Checks and executes one operation.
+    async fn execute(&self, params: GraphqlParams, via_get: bool) -> Outcome {
         let executed = Executed::default();
         let mut request = async_graphql::Request::new(params.query)
             .variables(async_graphql::Variables::from_json(Value::Object(

@@ -1,4 +1,5 @@
-//! `GET /health` (the process is up) and `GET /ready` (the database answers).
+//! `GET /health` (the process is up), `GET /ready` (the database answers) and
+//! `GET /metrics` (Prometheus).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,4 +22,15 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             Json(json!({ "status": "unavailable", "reason": "database unreachable" })),
         )
     }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(state.store.connection()),
+    )
 }

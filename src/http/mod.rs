@@ -56,6 +56,7 @@ pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
         )
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -95,6 +95,18 @@ async fn serve(
     protocol: GraphQLProtocol,
     header_token: Option<String>,
 ) {
+    state.metrics.websocket(1);
+    let metrics = state.metrics.clone();
+    serve_connection(socket, state, protocol, header_token).await;
+    metrics.websocket(-1);
+}
+
+async fn serve_connection(
+    socket: WebSocket,
+    state: AppState,
+    protocol: GraphQLProtocol,
+    header_token: Option<String>,
+) {
     let (ws_sink, ws_stream) = socket.split();
     let send_timeout: Duration = state.ws_send_timeout;
     // Every write has a deadline: a client that stops reading cannot hold the connection.

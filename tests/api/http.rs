@@ -261,4 +261,34 @@ crate::backend_tests!(
     get_runs_queries_not_mutations,
     graphiql_health_ready_cors,
     internal_errors_do_not_leak,
+    metrics_in_prometheus_format,
 );
+
+async fn metrics_in_prometheus_format(app: TestApp) {
+    app.create(json!({})).await;
+    app.post(json!({ "query": "query Count { conversations { totalCount } }", "operationName": "Count" }), None)
+        .await;
+    app.post(json!({ "query": "{ nope }" }), None).await;
+    app.post(
+        json!({ "query": "mutation Gone { deleteConversation(id: \"00000000-0000-4000-8000-000000000000\") { id } }" }),
+        None,
+    )
+    .await;
+    let r = app.send(get("/metrics", "text/plain")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type().starts_with("text/plain; version=0.0.4"));
+    let text = r.body.as_str().unwrap();
+    for line in [
+        "graphql_requests_total{operation=\"Count\",outcome=\"ok\"} 1",
+        "graphql_requests_total{operation=\"anonymous\",outcome=\"request_error\"} 1",
+        "graphql_requests_total{operation=\"anonymous\",outcome=\"field_error\"} 1",
+        "graphql_request_duration_seconds_count 4",
+        "graphql_request_duration_seconds_bucket{le=\"+Inf\"} 4",
+        "# TYPE graphql_request_duration_seconds histogram",
+        "db_pool_max_connections 4",
+        "graphql_websocket_connections 0",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(text.contains("db_pool_connections{state=\"idle\"}"));
+}

@@ -135,3 +135,23 @@ async fn serves_on_port_zero_and_stops_on_sigterm() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+#[tokio::test]
+async fn json_logs_on_request() {
+    let (url, path) = temp_db();
+    let server = ServerProcess::start(&["--database-url", &url, "--log-format", "json"], &[]);
+    let lines = server.logs.lock().unwrap().clone();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(
+            v["level"].is_string() && v["fields"]["message"].is_string(),
+            "{line}"
+        );
+    }
+    drop(server);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
