@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Opens GraphiQL (GET <server>/graphql) in Debian's headless Chromium, runs a query from the
-// editor and checks the result pane; fails if the page asks any host but this machine.
+// editor and checks the result pane; then runs a subscription from the editor and checks that
+// an event of a mutation made over HTTP (from here, not the page) shows in the result pane.
+// Fails if the page asks any host but this machine.
 //
 //   node graphiql.mjs [SERVER_URL]     (default $GRAPHQL_URL; either .../graphql or the origin)
 //
-// Env: CHROMIUM (default /usr/bin/chromium), SCREENSHOT (default a new temp dir/graphiql.png).
+// Env: CHROMIUM (default /usr/bin/chromium), SCREENSHOT (default a new temp dir/graphiql.png),
+// SUBSCRIPTION=0 to leave out the subscription part.
 // Prints one line per check, the screenshot path and `N passed, M failed`; exits 1 on failure.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +24,13 @@ const endpoint = new URL(arg);
 if (!endpoint.pathname.endsWith('/graphql')) endpoint.pathname = '/graphql';
 const QUERY = '{ conversations(first: 5) { totalCount } }';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const WITH_SUBSCRIPTION = process.env.SUBSCRIPTION !== '0';
+// Every conversation the subscription part creates has this in its name, and its subscription
+// filters on it, so other clients of the same server do not disturb it.
+const MARKER = `graphiql ${randomUUID().slice(0, 8)}`;
+const SUBSCRIPTION =
+  `subscription Watch { conversationEvents(filter: { name: { contains: "${MARKER}" } }, kinds: [CREATED]) ` +
+  '{ kind conversation { id name } } }';
 
 let passed = 0;
 let failed = 0;
@@ -30,14 +41,110 @@ function check(what, ok, detail) {
   if (!ok && detail !== undefined) console.log(`    ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`);
 }
 
-// What the server says without a browser, to compare with what GraphiQL shows.
-async function directAnswer() {
+// A plain POST, without the browser.
+async function post(query, variables) {
   const res = await fetch(endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-    body: JSON.stringify({ query: QUERY }),
+    body: JSON.stringify({ query, variables }),
   });
   return res.json();
+}
+/**
+ * Types a subscription into the editor, runs it, and checks that a conversation created over
+ * HTTP shows in the result pane as its CREATED event.
+ */
+async function subscription(page, editor, resultEditor) {
+  const resultText = () => resultEditor.evaluate((el) => el.CodeMirror.getValue());
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(SUBSCRIPTION);
+  const editorText = await editor.evaluate((el) => el.CodeMirror?.getValue());
+  check('the query editor holds the typed subscription', editorText === SUBSCRIPTION, { editorText });
+  await page.waitForTimeout(500); // the operation-name debounce, as above
+  await page.locator('button.graphiql-execute-button').click();
+
+  // The server registers a subscription a moment after the browser sends it, and says nothing
+  // when it has: create "sentinel" conversations, one every 500 ms, until one shows.
+  const sentinels = [];
+  const deadline = Date.now() + 20_000;
+  let live = false;
+  while (!live && Date.now() < deadline) {
+    sentinels.push(await createMarked(`sentinel ${sentinels.length}`));
+    const until = Date.now() + 500;
+    while (!live && Date.now() < until) {
+      const text = await resultText();
+      live = sentinels.some((c) => text.includes(c.id));
+      if (!live) await page.waitForTimeout(50);
+    }
+  }
+  check(`the subscription delivers (after ${sentinels.length} sentinel conversation(s))`, live,
+    { result: (await resultText()).slice(0, 300), frames: wsFrames.slice(0, 10) });
+  if (!live) return;
+
+  // Now that it is live: one more mutation over HTTP, and exactly its event in the pane.
+  const created = await createMarked('final');
+  const start = Date.now();
+  let shown;
+  while (Date.now() - start < 10_000) {
+    try {
+      shown = JSON.parse(await resultText());
+    } catch {
+      shown = undefined;
+    }
+    if (shown?.data?.conversationEvents?.conversation?.id === created.id) break;
+    await page.waitForTimeout(50);
+  }
+  const expected = { data: { conversationEvents: { kind: 'CREATED', conversation: created } } };
+  check(`the result pane shows the CREATED event of a conversation created over HTTP (${Date.now() - start} ms)`,
+    JSON.stringify(shown) === JSON.stringify(expected), { shown, expected });
+
+  const wsPath = wsUrls.map((u) => new URL(u).pathname);
+  check('the subscription went over a WebSocket to /graphql/ws', wsPath.includes('/graphql/ws'), wsUrls);
+  const sentTypes = wsFrames.filter((f) => f.dir === 'sent').map((f) => f.data?.type);
+  check('GraphiQL spoke graphql-transport-ws (connection_init, then subscribe)',
+    sentTypes[0] === 'connection_init' && sentTypes.includes('subscribe') &&
+      wsFrames.some((f) => f.dir === 'received' && f.data?.type === 'connection_ack'),
+    wsFrames.slice(0, 6));
+  check('a `next` frame carried the event',
+    wsFrames.some((f) => f.dir === 'received' && f.data?.type === 'next' &&
+      f.data?.payload?.data?.conversationEvents?.conversation?.id === created.id),
+    wsFrames.filter((f) => f.dir === 'received').slice(-3));
+
+  // The run button is a stop button while the subscription runs: stopping sends `complete`.
+  await page.locator('button.graphiql-execute-button').click();
+  let completeSent = false;
+  for (let i = 0; i < 100 && !completeSent; i++) {
+    completeSent = wsFrames.some((f) => f.dir === 'sent' && f.data?.type === 'complete');
+    if (!completeSent) await page.waitForTimeout(50);
+  }
+  check('stopping the subscription sends `complete`', completeSent,
+    wsFrames.filter((f) => f.dir === 'sent').map((f) => f.data?.type));
+
+  for (const c of [...sentinels, created]) {
+    await post('mutation ($id: UUID!) { deleteConversation(id: $id) { id } }', { id: c.id }).catch(() => {});
+  }
+}
+
+// What the server says without a browser, to compare with what GraphiQL shows.
+const directAnswer = () => post(QUERY);
+
+/** Creates a conversation named `${MARKER} ${suffix}` over HTTP; returns its id. */
+async function createMarked(suffix) {
+  const answer = await post(
+    'mutation ($input: CreateConversationInput!) { createConversation(input: $input) { id name } }',
+    {
+      input: {
+        customerId: randomUUID(), accountId: randomUUID(), name: `${MARKER} ${suffix}`,
+        type: 'MESSAGE', dialogId: 'graphiql',
+        self: { type: 'TEL', target: '+14703298699' }, peer: { type: 'TEL', target: '+673802' },
+      },
+    },
+  );
+  const created = answer?.data?.createConversation;
+  if (!created?.id) throw new Error(`createConversation failed: ${JSON.stringify(answer)}`);
+  return created;
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'graphiql-profile-'));
@@ -46,6 +153,8 @@ const requests = []; // every URL the page asked for (HTTP and WebSocket)
 const failures = []; // requests that failed at the network level
 const pageErrors = []; // uncaught exceptions in the page
 const introspections = []; // GraphiQL's schema introspection requests: { status, body }
+const wsFrames = []; // frames on the page's /graphql/ws WebSockets: { dir: 'sent' | 'received', data }
+const wsUrls = [];
 let context;
 try {
   context = await chromium.launchPersistentContext(profile, {
@@ -68,7 +177,19 @@ try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(30_000);
   page.on('request', (r) => requests.push(r.url()));
-  page.on('websocket', (ws) => requests.push(ws.url()));
+  page.on('websocket', (ws) => {
+    requests.push(ws.url());
+    wsUrls.push(ws.url());
+    const record = (dir) => (f) => {
+      try {
+        wsFrames.push({ dir, data: JSON.parse(String(f.payload)) });
+      } catch {
+        wsFrames.push({ dir, data: String(f.payload) });
+      }
+    };
+    ws.on('framesent', record('sent'));
+    ws.on('framereceived', record('received'));
+  });
   page.on('requestfailed', (r) => failures.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('response', async (r) => {
@@ -144,6 +265,8 @@ try {
     .catch(async () => (await docs.first().innerText({ timeout: 1_000 }).catch(() => '<no docs panel>')));
   check('the Docs explorer shows the Query and Mutation root types',
     docsText.includes('Query') && docsText.includes('Mutation'), docsText.slice(0, 300));
+
+  if (WITH_SUBSCRIPTION) await subscription(page, editor, resultEditor);
 
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`screenshot: ${screenshot}`);

@@ -2,7 +2,9 @@
 # Checks a built server against the GraphQL ecosystem, from the repository root:
 #   1. conformance/                 graphql-http's server audit (every MUST and SHOULD)
 #   2. examples/typescript-client/  graphql-codegen + tsc --noEmit + the typed client, live
-#   3. browser-test/                GraphiQL in Debian's headless Chromium (installed if missing)
+#                                   (queries and mutations over HTTP, subscriptions over graphql-ws)
+#   3. browser-test/                GraphiQL in Debian's headless Chromium (installed if missing):
+#                                   a query, and a subscription that shows an event
 #
 #   scripts/ecosystem-checks.sh [SERVER_BINARY]     (default target/debug/conversation-graphql)
 #

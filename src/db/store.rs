@@ -222,23 +222,26 @@ impl ConversationStore {
         scope: &Predicate,
         deleted: bool,
     ) -> Result<Option<(Conversation, bool)>, DbErr> {
+        // Write first (one conditional UPDATE), read after: a transaction that reads and then
+        // writes fails at once on SQLite when another writer got in between.
+        let backend = self.db.get_database_backend();
         let txn = self.db.begin().await?;
-        let Some(mut found) = find(&txn, id, scope).await? else {
-            txn.rollback().await?;
-            return Ok(None);
-        };
-        let change = found.tm_delete.is_some() != deleted;
-        if change {
-            let at = deleted.then(now);
-            Entity::update_many()
-                .col_expr(Column::TmDelete, Expr::val(Value::from(at)))
-                .filter(Column::Id.eq(id))
-                .exec(&txn)
-                .await?;
-            found.tm_delete = at;
-        }
+        let at = deleted.then(now);
+        let changed = Entity::update_many()
+            .col_expr(Column::TmDelete, Expr::val(Value::from(at)))
+            .filter(Column::Id.eq(id))
+            .filter(compile(scope, backend))
+            .filter(compile(
+                &Predicate::IsNull(Field::TmDelete, deleted),
+                backend,
+            ))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            > 0;
+        let found = find(&txn, id, scope).await?;
         txn.commit().await?;
-        Ok(Some((found, change)))
+        Ok(found.map(|c| (c, changed)))
     }
 }
 

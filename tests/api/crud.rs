@@ -250,4 +250,25 @@ crate::backend_tests!(
     soft_delete_twice_and_restore,
     delete_and_restore_unknown_are_not_found,
     legacy_sentinel_reads_as_null,
+    concurrent_writes_all_succeed,
 );
+
+/// Concurrent writes never fail with "database is locked": each waits its turn.
+async fn concurrent_writes_all_succeed(app: TestApp) {
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(app.create(json!({})).await["id"].clone());
+    }
+    for doc in [
+        "mutation($id: UUID!) { deleteConversation(id: $id) { tmDelete } }",
+        "mutation($id: UUID!) { restoreConversation(id: $id) { tmDelete } }",
+        "mutation($id: UUID!) { updateConversation(id: $id, input: { name: \"x\" }) { name } }",
+    ] {
+        let runs = ids.iter().map(|id| app.gql(doc, json!({ "id": id })));
+        for body in futures_util::future::join_all(runs).await {
+            assert!(body.get("errors").is_none(), "{doc}: {body}");
+        }
+    }
+    let creates = (0..12).map(|_| app.create(json!({})));
+    assert_eq!(futures_util::future::join_all(creates).await.len(), 12);
+}

@@ -1,15 +1,20 @@
 // Runs the typed client against a live server and checks its answers:
 // create -> list with a filter finds them -> page through with cursors -> update -> delete ->
-// a list without includeDeleted no longer finds the deleted one.
+// a list without includeDeleted no longer finds the deleted one; then subscriptions over
+// graphql-ws: create -> update -> delete -> restore over HTTP delivers exactly the expected
+// events, in order, and nothing outside the subscription's filter and kinds.
 //
 //   GRAPHQL_URL=http://127.0.0.1:8080/graphql node dist/check-live.js
 //
+// With authentication on the server, set GRAPHQL_TOKEN to a superadmin token (it works on
+// random customers): it goes in the `Authorization` header, and in `connection_init` on the
+// WebSocket.
 // Every run works on conversations of a fresh random customer, so runs do not see each other.
 // Prints one line per check and `N passed, M failed`; exits 1 if any check failed.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { ConversationClient, GraphQLResponseError } from './client.js';
-import type { Conversation, Schema } from './client.js';
+import type { Conversation, ConversationEvent, EventStream, Schema } from './client.js';
 
 const url = process.env.GRAPHQL_URL ?? process.argv[2];
 if (!url) {
@@ -45,11 +50,18 @@ async function expectError(what: string, code: string, run: () => Promise<unknow
   }
 }
 
+/** How long each expected event may take to arrive. */
+const EVENT_TIMEOUT_MS = Number(process.env.EVENT_TIMEOUT_MS ?? 5_000);
+/** How long to wait for an event that must not come. */
+const QUIET_MS = Number(process.env.QUIET_MS ?? 1_000);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DATETIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
 async function main(): Promise<void> {
-  const client = new ConversationClient(url!);
+  const token = process.env.GRAPHQL_TOKEN;
+  const client = new ConversationClient(url!, token ? { authorization: `Bearer ${token}` } : {});
   const customerId = randomUUID();
   const accountId = randomUUID();
   const ownerId = randomUUID();
@@ -158,6 +170,156 @@ async function main(): Promise<void> {
 
   // tidy up: soft-delete the rest
   for (const c of created) if (c.id !== victim.id) await client.deleteConversation(c.id);
+
+  await subscriptions(client, accountId);
+}
+
+/**
+ * The server registers a subscription a moment after it receives it and says nothing when it
+ * has; an event committed before that is not delivered. So, before the real checks: create
+ * "sentinel" conversations that every stream matches, one every 300 ms, until every stream has
+ * received one; then read each stream up to the last sentinel's CREATED event. Returns the
+ * sentinels' ids (for tidying up).
+ */
+async function untilLive(
+  client: ConversationClient,
+  streams: EventStream<ConversationEvent>[],
+  input: (i: number) => Schema.CreateConversationInput,
+): Promise<string[]> {
+  const sentinels: string[] = [];
+  const deadline = Date.now() + 15_000;
+  while (!streams.every((s) => s.pending > 0 || s.done)) {
+    if (Date.now() > deadline) throw new Error('the subscriptions delivered no event within 15 s');
+    sentinels.push((await client.createConversation(input(sentinels.length))).id);
+    for (let waited = 0; waited < 300 && !streams.every((s) => s.pending > 0 || s.done); waited += 20) {
+      await sleep(20);
+    }
+  }
+  const last = sentinels.at(-1);
+  for (const stream of streams) {
+    for (;;) {
+      const e = await stream.next(EVENT_TIMEOUT_MS);
+      if (!e) throw new Error(`no event for sentinel ${last} within ${EVENT_TIMEOUT_MS} ms`);
+      if (e.kind !== 'CREATED' || !sentinels.includes(e.conversation.id)) {
+        throw new Error(`expected sentinel CREATED events, got ${JSON.stringify(e)}`);
+      }
+      if (e.conversation.id === last) break;
+    }
+  }
+  return sentinels;
+}
+
+/** Reads the next event of a stream and checks its kind and conversation. */
+async function expectEvent(
+  what: string,
+  stream: EventStream<ConversationEvent>,
+  kind: Schema.ConversationEventKind,
+  conversation: Conversation,
+  /** The conversation's timestamp the event cannot precede. */
+  notBefore: string | null,
+): Promise<ConversationEvent | undefined> {
+  const start = Date.now();
+  let event: ConversationEvent | undefined;
+  try {
+    event = await stream.next(EVENT_TIMEOUT_MS);
+  } catch (err) {
+    check(`${what}: ${kind} event arrives`, false, String(err));
+    return undefined;
+  }
+  const ms = Date.now() - start;
+  if (!event) {
+    check(`${what}: ${kind} event arrives within ${EVENT_TIMEOUT_MS} ms`, false, null, { kind });
+    return undefined;
+  }
+  const right = event.kind === kind && event.conversation.id === conversation.id;
+  check(`${what}: the next event is ${kind} (+${ms} ms after the mutation's answer)`, right,
+    { kind: event.kind, id: event.conversation.id, name: event.conversation.name },
+    { kind, id: conversation.id, name: conversation.name });
+  if (!right) return event; // the checks of its data would only repeat the mismatch
+  checkEq(`${what}: the event's conversation is the mutation's answer`, event.conversation, conversation);
+  check(`${what}: \`at\` is RFC 3339 UTC, not before the change`,
+    DATETIME_RE.test(event.at) && (notBefore == null || event.at >= notBefore), event.at, `>= ${notBefore}`);
+  return event;
+}
+
+/** Checks that no further event arrives within QUIET_MS. */
+async function expectQuiet(what: string, stream: EventStream<ConversationEvent>): Promise<void> {
+  let extra: ConversationEvent | undefined;
+  let error: unknown;
+  try {
+    extra = await stream.next(QUIET_MS);
+  } catch (err) {
+    error = err;
+  }
+  const unexpected = [
+    ...(extra ? [extra] : []),
+    ...(error ? [String(error)] : []),
+  ];
+  while (stream.pending) unexpected.push((await stream.next(0))!);
+  check(`${what}: no other event (waited ${QUIET_MS} ms)`, unexpected.length === 0,
+    unexpected.map((e) => (typeof e === 'string' ? e : { kind: e.kind, id: e.conversation.id, name: e.conversation.name })));
+}
+
+async function subscriptions(client: ConversationClient, accountId: string): Promise<void> {
+  const customerId = randomUUID();
+  const marker = `ts-events ${customerId.slice(0, 8)}`;
+  console.log(`# subscriptions at ${client.wsUrl}, customer ${customerId}, marker "${marker}"`);
+  const base = {
+    customerId,
+    accountId,
+    type: 'MESSAGE',
+    dialogId: '+673802',
+    self: { type: 'TEL', target: '+14703298699' },
+    peer: { type: 'TEL', target: '+673802' },
+  } satisfies Omit<Schema.CreateConversationInput, 'name'>;
+  // `contains` ignores case: the filter has the marker in upper case.
+  const filter: Schema.ConversationFilter = {
+    customerId: { eq: customerId },
+    name: { contains: marker.toUpperCase() },
+  };
+  const all = client.conversationEvents({ filter, kinds: ['CREATED', 'UPDATED', 'DELETED', 'RESTORED'] });
+  const some = client.conversationEvents({ filter, kinds: ['CREATED', 'DELETED'] });
+  const tidy: string[] = [];
+  try {
+    tidy.push(...(await untilLive(client, [all, some], (i) => ({ ...base, name: `${marker} sentinel ${i}` }))));
+    check(`subscribe: both subscriptions deliver (after ${tidy.length} sentinel conversation(s))`, true);
+
+    // create
+    const created = await client.createConversation({ ...base, name: `${marker} events` });
+    tidy.push(created.id);
+    await expectEvent('create', all, 'CREATED', created, created.tmCreate);
+    await expectEvent('create, kinds [CREATED, DELETED]', some, 'CREATED', created, created.tmCreate);
+
+    // outside the filter: another name (same customer), another customer (same name)
+    const otherName = await client.createConversation({ ...base, name: 'ts-events, not the marker' });
+    const otherCustomer = await client.createConversation({ ...base, customerId: randomUUID(), name: `${marker} elsewhere` });
+    tidy.push(otherName.id, otherCustomer.id);
+    await client.updateConversation(otherName.id, { detail: 'changed' });
+    await client.updateConversation(otherCustomer.id, { detail: 'changed' });
+
+    // update (the new name still matches the filter)
+    const updated = await client.updateConversation(created.id, { name: `${marker} events, renamed`, detail: 'updated' });
+    await expectEvent('update (after changes outside the filter)', all, 'UPDATED', updated, updated.tmUpdate);
+
+    // delete
+    const deleted = await client.deleteConversation(created.id);
+    await expectEvent('delete', all, 'DELETED', deleted, deleted.tmDelete);
+    await expectEvent('delete, kinds [CREATED, DELETED] (after an UPDATED it must skip)', some, 'DELETED', deleted, deleted.tmDelete);
+
+    // restore
+    const restored = await client.restoreConversation(created.id);
+    checkEq('restore: tmDelete back to null, the rest as deleted', restored, { ...deleted, tmDelete: null });
+    await expectEvent('restore', all, 'RESTORED', restored, deleted.tmDelete);
+
+    await expectQuiet('all four kinds', all);
+    await expectQuiet('kinds [CREATED, DELETED]', some);
+  } finally {
+    all.close();
+    some.close();
+    await client.close();
+  }
+  checkEq('close: both streams ended', [all.done, some.done], [true, true]);
+  for (const id of tidy) await client.deleteConversation(id);
 }
 
 try {

@@ -1,17 +1,23 @@
-// A small typed client for conversation-graphql: plain `fetch` (Node 20+ or a browser), the
-// operations in ../documents/*.graphql, and the types graphql-codegen generates for them.
+// A small typed client for conversation-graphql (Node 20+): queries and mutations over plain
+// `fetch`, subscriptions over the graphql-ws client at /graphql/ws (WebSocket from the `ws`
+// package, since Node 20 has a global WebSocket only behind a flag), the operations in
+// ../documents/*.graphql, and the types graphql-codegen generates for them.
 //
 // To add an operation: write it in documents/NAME.graphql, run `npm run codegen`, and add a
-// line for it to `Operations` below (tsc then checks every call). A subscription document
-// would go over graphql-ws at /graphql/ws rather than through `execute`.
+// line for it to `Operations` below (a subscription: to `Subscriptions`); tsc then checks
+// every call.
 import { readdirSync, readFileSync } from 'node:fs';
 import { Kind, parse, print, visit } from 'graphql';
 import type { DefinitionNode, DocumentNode, FragmentDefinitionNode, OperationDefinitionNode } from 'graphql';
+import { createClient } from 'graphql-ws';
+import type { Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import type * as Ops from './generated/operations.js';
 import type * as Schema from './generated/schema.js';
 
 export type { Ops, Schema };
 export type Conversation = Ops.ConversationFieldsFragment;
+export type ConversationEvent = Ops.ConversationEventsSubscription['conversationEvents'];
 
 /** Every operation of documents/, by name: [result data, variables]. */
 export interface Operations {
@@ -20,8 +26,15 @@ export interface Operations {
   CreateConversation: [Ops.CreateConversationMutation, Ops.CreateConversationMutationVariables];
   UpdateConversation: [Ops.UpdateConversationMutation, Ops.UpdateConversationMutationVariables];
   DeleteConversation: [Ops.DeleteConversationMutation, Ops.DeleteConversationMutationVariables];
+  RestoreConversation: [Ops.RestoreConversationMutation, Ops.RestoreConversationMutationVariables];
 }
 export type OperationName = keyof Operations;
+
+/** Every subscription of documents/, by name: [one event's data, variables]. */
+export interface Subscriptions {
+  ConversationEvents: [Ops.ConversationEventsSubscription, Ops.ConversationEventsSubscriptionVariables];
+}
+export type SubscriptionName = keyof Subscriptions;
 
 /** One entry of a GraphQL response's `errors`. */
 export interface GraphQLErrorEntry {
@@ -35,6 +48,7 @@ export interface GraphQLErrorEntry {
 export class GraphQLResponseError extends Error {
   constructor(
     readonly operation: string,
+    /** The HTTP status; 0 for an answer that came over the WebSocket. */
     readonly httpStatus: number,
     readonly errors: GraphQLErrorEntry[],
     readonly data: unknown,
@@ -51,12 +65,117 @@ export class GraphQLResponseError extends Error {
   }
 }
 
-/** The server did not answer with a GraphQL response at all (HTTP error, not JSON, ...). */
+/**
+ * The server did not answer with a GraphQL response at all (HTTP error, not JSON, ...), or the
+ * WebSocket of a subscription closed (`closeCode`, e.g. 4401 or 4403).
+ */
 export class TransportError extends Error {
-  constructor(message: string, readonly httpStatus?: number, readonly body?: string) {
+  constructor(message: string, readonly httpStatus?: number, readonly body?: string, readonly closeCode?: number) {
     super(message);
     this.name = 'TransportError';
   }
+}
+
+/**
+ * One running subscription: its events are buffered in arrival order until read with `next`
+ * (or `for await`). `close()` ends it (the client sends `complete`).
+ */
+export class EventStream<T> implements AsyncIterable<T> {
+  private readonly buffer: T[] = [];
+  private failure: Error | undefined;
+  private ended = false;
+  private wake: (() => void) | undefined;
+  private unsubscribe: () => void = () => {};
+
+  constructor(readonly operation: string) {}
+
+  /** @internal Called by ConversationClient.subscribe with the graphql-ws unsubscribe. */
+  attach(unsubscribe: () => void): void {
+    this.unsubscribe = unsubscribe;
+  }
+  /** @internal */
+  push(event: T): void {
+    this.buffer.push(event);
+    this.signal();
+  }
+  /** @internal The stream is over: completed (no error) or failed. */
+  end(error?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.failure = error;
+    this.signal();
+  }
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** How many events arrived and were not read yet. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+  /** The server completed the subscription, it failed, or it was closed. */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * The next event; `undefined` if none arrives within `timeoutMs` or the stream completed
+   * with none left. Throws (GraphQLResponseError, TransportError) if the stream failed and
+   * every event before the failure was read. One reader at a time.
+   */
+  async next(timeoutMs = Infinity): Promise<T | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.buffer.length) return this.buffer.shift();
+      if (this.ended) {
+        if (this.failure) throw this.failure;
+        return undefined;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        if (Number.isFinite(left)) timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      const event = await this.next();
+      if (event === undefined) return;
+      yield event;
+    }
+  }
+
+  /** Ends the subscription (idempotent); events already buffered can still be read. */
+  close(): void {
+    if (!this.ended) this.unsubscribe();
+    this.end();
+  }
+}
+
+/** http(s)://host/graphql -> ws(s)://host/graphql/ws */
+export function webSocketUrl(httpUrl: string): string {
+  const u = new URL(httpUrl);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/ws`;
+  return u.href;
+}
+
+function closeEventError(operation: string, e: unknown): Error {
+  if (e instanceof Error) return e;
+  if (Array.isArray(e)) return new GraphQLResponseError(operation, 0, e as GraphQLErrorEntry[], null);
+  const { code, reason } = (e ?? {}) as { code?: unknown; reason?: unknown };
+  if (typeof code === 'number') {
+    return new TransportError(`${operation}: WebSocket closed: ${code}${reason ? ` ${String(reason)}` : ''}`,
+      undefined, undefined, code);
+  }
+  return new TransportError(`${operation}: ${String(e)}`);
 }
 
 /**
@@ -102,6 +221,9 @@ const DOCUMENTS_DIR = new URL('../documents/', import.meta.url);
 
 export class ConversationClient {
   private readonly documents: Map<string, string>;
+  private ws: WsClient | undefined;
+  /** Where subscriptions go: `url` + `/ws`, as ws: or wss:. */
+  readonly wsUrl: string;
 
   constructor(
     readonly url: string,
@@ -109,6 +231,69 @@ export class ConversationClient {
     documentsDir: URL = DOCUMENTS_DIR,
   ) {
     this.documents = loadDocuments(documentsDir);
+    this.wsUrl = webSocketUrl(url);
+  }
+
+  /**
+   * Starts a subscription of documents/ by name over graphql-ws (protocol
+   * `graphql-transport-ws`). One WebSocket carries every subscription of this client; it opens
+   * with the first and closes after the last. An `Authorization` header given to the
+   * constructor goes into `connection_init`'s payload, where the server looks for it.
+   *
+   * The server registers the subscription a moment after it receives it, and sends nothing to
+   * say so: an event that commits in between is not delivered.
+   */
+  subscribe<N extends SubscriptionName>(name: N, variables: Subscriptions[N][1]): EventStream<Subscriptions[N][0]> {
+    return this.start(name, variables, (data) => data);
+  }
+
+  private start<N extends SubscriptionName, T>(
+    name: N,
+    variables: Subscriptions[N][1],
+    select: (data: Subscriptions[N][0]) => T,
+  ): EventStream<T> {
+    const query = this.documents.get(name);
+    if (!query) throw new Error(`no operation named ${name} in documents/`);
+    const stream = new EventStream<T>(name);
+    const unsubscribe = this.wsClient().subscribe<Subscriptions[N][0]>(
+      { query, operationName: name, variables },
+      {
+        next: (result) => {
+          // An event the server could not produce (e.g. the subscriber fell too far behind)
+          // comes as a result with `errors`; the server then ends the subscription.
+          if (result.errors?.length) {
+            stream.end(new GraphQLResponseError(name, 0, result.errors as GraphQLErrorEntry[], result.data));
+          } else if (result.data != null) {
+            stream.push(select(result.data));
+          }
+        },
+        error: (e) => stream.end(closeEventError(name, e)),
+        complete: () => stream.end(),
+      },
+    );
+    stream.attach(unsubscribe);
+    return stream;
+  }
+
+  private wsClient(): WsClient {
+    if (this.ws) return this.ws;
+    const authorization = Object.entries(this.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
+    this.ws = createClient({
+      url: this.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: authorization ? { Authorization: authorization } : {},
+      lazy: true,
+      // Fail at once instead of retrying silently: the caller sees the close code.
+      retryAttempts: 0,
+    });
+    return this.ws;
+  }
+
+  /** Closes the subscriptions' WebSocket, if open. */
+  async close(): Promise<void> {
+    const ws = this.ws;
+    this.ws = undefined;
+    await ws?.dispose();
   }
 
   /** Runs one operation of documents/ by name; throws on `errors` or a transport failure. */
@@ -176,5 +361,14 @@ export class ConversationClient {
 
   async deleteConversation(id: string): Promise<Conversation> {
     return (await this.execute('DeleteConversation', { id })).deleteConversation;
+  }
+
+  async restoreConversation(id: string): Promise<Conversation> {
+    return (await this.execute('RestoreConversation', { id })).restoreConversation;
+  }
+
+  /** Live conversation events (documents/ConversationEvents.graphql). */
+  conversationEvents(variables: Ops.ConversationEventsSubscriptionVariables = {}): EventStream<ConversationEvent> {
+    return this.start('ConversationEvents', variables, (data) => data.conversationEvents);
   }
 }

@@ -1,0 +1,575 @@
+//! `bench`: seeds conversations, starts the real server and a raw axum + SeaORM baseline in a
+//! child process (so its RSS is the server's alone), drives both over real HTTP and prints a
+//! table. `bench subscriptions` measures create-to-delivery latency across two replicas.
+//!
+//!   cargo run --release -p bench -- --rows 1000000 --backend sqlite
+//!   cargo run --release -p bench -- --rows 1000000 --backend postgres
+//!   cargo run --release -p bench -- subscriptions --events 1000
+
+mod load;
+mod raw;
+mod seed;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use conversation_graphql::app::{self, AppOptions};
+use conversation_graphql::db::{self, entity, ConversationStore, PoolSettings};
+use conversation_graphql::domain::filter::{Field, Order, PageQuery, Predicate};
+use load::Req;
+use sea_orm::{EntityTrait, QuerySelect};
+use serde_json::json;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "bench", about = "Benchmarks conversation-graphql")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The load benchmark (the default).
+    Run(RunArgs),
+    /// Internal: the server side, started by `run` as a child process.
+    Serve(ServeArgs),
+    /// Create-to-delivery latency of subscription events across two replicas (PostgreSQL).
+    Subscriptions(SubArgs),
+}
+
+#[derive(Args, Clone)]
+struct Db {
+    /// `sqlite` or `postgres` (ignored when --database-url is given).
+    #[arg(long, default_value = "sqlite")]
+    backend: String,
+    /// Where the data lives; default: target/bench-<rows>.db, or the local PostgreSQL.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// PostgreSQL schema (default: bench_<rows>).
+    #[arg(long)]
+    schema: Option<String>,
+    /// Pool size of the server and of the baseline.
+    #[arg(long, default_value_t = 16)]
+    pool: u32,
+}
+
+#[derive(Args, Clone)]
+struct RunArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Conversations to seed.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Seconds measured per scenario.
+    #[arg(long, default_value_t = 5)]
+    duration: u64,
+    /// Seconds of warm-up per scenario.
+    #[arg(long, default_value_t = 1)]
+    warmup: u64,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long)]
+    database_url: String,
+    #[arg(long)]
+    schema: Option<String>,
+    #[arg(long, default_value_t = 16)]
+    pool: u32,
+}
+
+#[derive(Args)]
+struct SubArgs {
+    /// PostgreSQL URL.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    database_url: String,
+    /// Events to measure.
+    #[arg(long, default_value_t = 1000)]
+    events: usize,
+}
+
+impl Db {
+    fn url(&self, rows: u64) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| match self.backend.as_str() {
+                "postgres" => "postgres://postgres@127.0.0.1:5432/test".into(),
+                _ => format!("sqlite://target/bench-{rows}.db?mode=rwc"),
+            })
+    }
+
+    fn schema(&self, url: &str, rows: u64) -> Option<String> {
+        url.starts_with("postgres").then(|| {
+            self.schema
+                .clone()
+                .unwrap_or_else(|| format!("bench_{rows}"))
+        })
+    }
+}
+
+fn settings(pool: u32, schema: Option<String>) -> PoolSettings {
+    PoolSettings {
+        max_connections: pool,
+        schema,
+        ..PoolSettings::default()
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Cmd::Serve(args)) => serve(args).await,
+        Some(Cmd::Subscriptions(args)) => subscriptions(args).await,
+        Some(Cmd::Run(args)) => run(args).await,
+        None => run(cli.run).await,
+    };
+    if let Err(e) = result {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The child: the real app and the baseline on two loopback ports, same pool settings.
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let conn = db::connect(
+        &args.database_url,
+        &settings(args.pool, args.schema.clone()),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    db::migrate(&conn).await.map_err(|e| e.to_string())?;
+    let raw_conn = db::connect(&args.database_url, &settings(args.pool, args.schema))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (router, _) = app::build(conn, &AppOptions::default());
+    let raw_router = raw::router(ConversationStore::new(raw_conn));
+    let gql = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let raw = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "READY {} {} {}",
+        gql.local_addr().map_err(|e| e.to_string())?.port(),
+        raw.local_addr().map_err(|e| e.to_string())?.port(),
+        started.elapsed().as_micros()
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(raw, raw_router).await;
+    });
+    axum::serve(gql, router).await.map_err(|e| e.to_string())
+}
+
+/// A child process running `serve`.
+struct Server {
+    child: Child,
+    graphql: SocketAddr,
+    raw: SocketAddr,
+    startup_in_process_ms: f64,
+    startup_wall_ms: f64,
+}
+
+impl Server {
+    async fn start(url: &str, schema: Option<&str>, pool: u32) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let spawned = Instant::now();
+        let mut cmd = Command::new(exe);
+        cmd.args(["serve", "--database-url", url, "--pool", &pool.to_string()]);
+        if let Some(schema) = schema {
+            cmd.args(["--schema", schema]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if parts.first() != Some(&"READY") || parts.len() < 4 {
+            return Err(format!("the server did not start: {line:?}"));
+        }
+        let port = |s: &str| s.parse::<u16>().map_err(|e| e.to_string());
+        let graphql = SocketAddr::from(([127, 0, 0, 1], port(parts[1])?));
+        let raw = SocketAddr::from(([127, 0, 0, 1], port(parts[2])?));
+        loop {
+            if let Ok((200, _)) = load::once(graphql, &Req::get("/health".into())).await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(Server {
+            child,
+            graphql,
+            raw,
+            startup_in_process_ms: parts[3].parse::<f64>().unwrap_or(0.0) / 1000.0,
+            startup_wall_ms: spawned.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// Peak and current resident memory of the server process, in MB.
+    fn rss_mb(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let kb = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        (kb("VmHWM:"), kb("VmRSS:"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const NODE: &str = "id customerId ownerId name type dialogId self { type target targetName name detail } peer { type target targetName name detail } tmCreate tmUpdate";
+
+/// Data the scenarios pick from.
+struct Sample {
+    ids: Vec<Uuid>,
+    peers: Vec<String>,
+    page_500_cursor: String,
+}
+
+async fn sample(url: &str, schema: Option<String>) -> Result<Sample, String> {
+    let conn = db::connect(url, &settings(4, schema))
+        .await
+        .map_err(|e| e.to_string())?;
+    let ids: Vec<Uuid> = entity::Entity::find()
+        .select_only()
+        .column(entity::Column::Id)
+        .limit(5_000)
+        .into_tuple()
+        .all(&conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let peers: Vec<String> = (0..5_000u64).map(|i| seed::peer_number(i * 197)).collect();
+    // The cursor after row 9,980 of the default order: page 500 of 20.
+    let store = ConversationStore::new(conn.clone());
+    let query = PageQuery {
+        filter: Predicate::IsNull(Field::TmDelete, true),
+        order: Order::NEWEST_FIRST,
+        after: None,
+        before: None,
+        limit: 9_980,
+        from_end: false,
+    };
+    let page = store
+        .page(&query, &Predicate::All)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (last, _) = page.rows.last().ok_or("not enough rows for page 500")?;
+    let page_500_cursor = last.encode(Order::NEWEST_FIRST);
+    let _ = conn.close().await;
+    Ok(Sample {
+        ids,
+        peers,
+        page_500_cursor,
+    })
+}
+
+struct Row {
+    name: String,
+    stats: load::Stats,
+}
+
+async fn run(args: RunArgs) -> Result<(), String> {
+    let url = args.db.url(args.rows);
+    let schema = args.db.schema(&url, args.rows);
+    println!(
+        "bench: {} rows on {url}{}",
+        args.rows,
+        schema
+            .as_ref()
+            .map(|s| format!(" (schema {s})"))
+            .unwrap_or_default()
+    );
+    if let Some(schema) = &schema {
+        let admin = db::connect(&url, &settings(1, None))
+            .await
+            .map_err(|e| e.to_string())?;
+        use sea_orm::ConnectionTrait;
+        admin
+            .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = admin.close().await;
+    }
+    {
+        let conn = db::connect(&url, &settings(4, schema.clone()))
+            .await
+            .map_err(|e| e.to_string())?;
+        db::migrate(&conn).await.map_err(|e| e.to_string())?;
+        match seed::ensure(&conn, args.rows).await? {
+            Some(rate) => println!("seeded {} rows at {rate:.0} rows/s", args.rows),
+            None => println!("reusing the {} seeded rows", args.rows),
+        }
+        let _ = conn.close().await;
+    }
+    let sample = std::sync::Arc::new(sample(&url, schema.clone()).await?);
+    let server = Server::start(&url, schema.as_deref(), args.db.pool).await?;
+    println!(
+        "server ready in {:.1} ms in-process ({:.1} ms from spawn to first /health answer)",
+        server.startup_in_process_ms, server.startup_wall_ms
+    );
+    let (c, warm, dur) = (
+        args.concurrency,
+        Duration::from_secs(args.warmup),
+        Duration::from_secs(args.duration),
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    macro_rules! scenario {
+        ($name:expr, $addr:expr, $make:expr) => {{
+            let stats = load::run($addr, c, warm, dur, $make).await;
+            println!(
+                "  {:<44} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+                $name,
+                stats.rps(),
+                stats.p50_ms,
+                stats.p99_ms,
+                stats.errors
+            );
+            rows.push(Row {
+                name: $name.to_string(),
+                stats,
+            });
+        }};
+    }
+    let pick = |c: usize, i: u64, n: usize| ((c as u64 * 7_919 + i * 104_729) % n as u64) as usize;
+
+    let s = sample.clone();
+    let q_a = format!("query($id: UUID!) {{ conversation(id: $id) {{ {NODE} }} }}");
+    scenario!("(a) conversation(id)", server.graphql, move |c, i| {
+        Req::graphql(&q_a, json!({ "id": s.ids[pick(c, i, s.ids.len())] }))
+    });
+    let s = sample.clone();
+    scenario!("(a) raw handler", server.raw, move |c, i| Req::get(
+        format!("/raw/conversation/{}", s.ids[pick(c, i, s.ids.len())])
+    ));
+
+    let q_b = format!("query($c: UUID!) {{ conversations(filter: {{ customerId: {{ eq: $c }} }}, first: 20) {{ nodes {{ {NODE} }} pageInfo {{ hasNextPage endCursor }} }} }}");
+    let q_b2 = q_b.clone();
+    scenario!(
+        "(b) conversations(customerId eq, first 20)",
+        server.graphql,
+        move |c, i| Req::graphql(
+            &q_b2,
+            json!({ "c": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64) })
+        )
+    );
+    scenario!("(b) raw handler", server.raw, move |c, i| Req::get(
+        format!(
+            "/raw/conversations?customer_id={}&first=20",
+            seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64)
+        )
+    ));
+
+    let q_c = format!("query($after: String) {{ conversations(first: 20, after: $after) {{ edges {{ cursor node {{ {NODE} }} }} pageInfo {{ hasNextPage }} }} }}");
+    let q_c1 = q_c.clone();
+    scenario!("(c) page 1 (newest first)", server.graphql, move |_, _| {
+        Req::graphql(&q_c1, json!({}))
+    });
+    let s = sample.clone();
+    scenario!("(c) page 500 by cursor", server.graphql, move |_, _| {
+        Req::graphql(&q_c, json!({ "after": s.page_500_cursor }))
+    });
+
+    let s = sample.clone();
+    let q_d = format!("query($t: String!) {{ conversations(filter: {{ peer: {{ target: {{ eq: $t }} }} }}, first: 20) {{ nodes {{ {NODE} }} }} }}");
+    scenario!("(d) filter peer.target eq", server.graphql, move |c, i| {
+        Req::graphql(&q_d, json!({ "t": s.peers[pick(c, i, s.peers.len())] }))
+    });
+
+    let q_e = format!("query($w: String!) {{ conversations(filter: {{ name: {{ contains: $w }} }}, first: 20) {{ nodes {{ {NODE} }} }} }}");
+    scenario!("(e) filter name contains", server.graphql, move |c, i| {
+        Req::graphql(
+            &q_e,
+            json!({ "w": seed::WORDS[pick(c, i, seed::WORDS.len())].to_lowercase() }),
+        )
+    });
+
+    let q_f = "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id tmCreate } }".to_string();
+    scenario!("(f) createConversation", server.graphql, move |c, i| {
+        Req::graphql(
+            &q_f,
+            json!({ "input": {
+        "customerId": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64),
+        "accountId": "a1b2c3d4-e5f6-4890-abcd-ef1234567890",
+        "name": format!("Bench {c}-{i}"),
+        "type": "MESSAGE",
+        "dialogId": "+14705550100",
+        "self": { "type": "TEL", "target": "+1 (470) 555-0100" },
+        "peer": { "type": "TEL", "target": format!("+1470{:07}", i % 10_000_000) },
+    } }),
+        )
+    });
+
+    let q_g = format!("query($c: UUID!) {{ conversations(filter: {{ customerId: {{ eq: $c }} }}, first: 20) {{ totalCount nodes {{ {NODE} }} }} }}");
+    scenario!("(g) (b) with totalCount", server.graphql, move |c, i| {
+        Req::graphql(
+            &q_g,
+            json!({ "c": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64) }),
+        )
+    });
+    let s = sample.clone();
+    let q_g2 = format!("query($id: UUID!) {{ conversation(id: $id) {{ {NODE} }} all: conversations(first: 1) {{ totalCount }} }}");
+    scenario!(
+        "(g) (a) with totalCount of all rows",
+        server.graphql,
+        move |c, i| Req::graphql(&q_g2, json!({ "id": s.ids[pick(c, i, s.ids.len())] }))
+    );
+
+    let (peak, now) = server.rss_mb();
+    let find = |n: &str| {
+        rows.iter()
+            .find(|r| r.name.starts_with(n))
+            .map(|r| r.stats.rps())
+            .unwrap_or(0.0)
+    };
+    let ratio_a = find("(a) conversation") / find("(a) raw");
+    let ratio_b = find("(b) conversations") / find("(b) raw");
+    let page_ratio = find("(c) page 1") / find("(c) page 500");
+    println!("GraphQL/raw: (a) {:.0}%  (b) {:.0}%   page 500 costs {:.2}x page 1   server RSS peak {peak:.1} MB (now {now:.1} MB)", ratio_a * 100.0, ratio_b * 100.0, page_ratio);
+
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let backend = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else if url.starts_with("mysql") {
+        "MySQL"
+    } else {
+        "SQLite"
+    };
+    let mut md = format!(
+        "\n### {backend}, {} rows, {c} connections, {}s per scenario ({} cores, {})\n\n| scenario | req/s | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|\n",
+        args.rows, args.duration, cores, chrono::Utc::now().format("%Y-%m-%d")
+    );
+    for r in &rows {
+        md.push_str(&format!(
+            "| {} | {:.0} | {:.2} | {:.2} | {} |\n",
+            r.name,
+            r.stats.rps(),
+            r.stats.p50_ms,
+            r.stats.p99_ms,
+            r.stats.errors
+        ));
+    }
+    md.push_str(&format!(
+        "\nGraphQL/raw req/s: (a) {:.0}%, (b) {:.0}%. Page 500 by cursor costs {:.2}x page 1. Server peak RSS {peak:.1} MB. Start-up on the seeded database: {:.1} ms in-process, {:.1} ms from spawn to the first answer.\n",
+        ratio_a * 100.0, ratio_b * 100.0, page_ratio, server.startup_in_process_ms, server.startup_wall_ms
+    ));
+    println!("{md}");
+    Ok(())
+}
+
+/// Two replicas on one PostgreSQL schema: a subscriber on B, creates through A, one at a time.
+async fn subscriptions(args: SubArgs) -> Result<(), String> {
+    use futures_util::{SinkExt, StreamExt};
+    use sea_orm::ConnectionTrait;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let schema = format!("bench_sub_{}", Uuid::new_v4().simple());
+    let admin = db::connect(&args.database_url, &settings(1, None))
+        .await
+        .map_err(|e| e.to_string())?;
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let a = Server::start(&args.database_url, Some(&schema), 8).await?;
+    let b = Server::start(&args.database_url, Some(&schema), 8).await?;
+
+    let mut request = format!("ws://{}/graphql/ws", b.graphql)
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().map_err(|_| "header")?,
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    ws.send(Message::Text(
+        json!({ "type": "connection_init" }).to_string().into(),
+    ))
+    .await
+    .map_err(|e| e.to_string())?;
+    let _ack = ws.next().await;
+    ws.send(Message::Text(json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { conversationEvents(kinds: [CREATED]) { conversation { id } } }" } }).to_string().into()))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let create =
+        "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }";
+    let mut latencies = Vec::with_capacity(args.events);
+    for i in 0..args.events {
+        let req = Req::graphql(
+            create,
+            json!({ "input": {
+            "customerId": seed::customer(i as u64 % 1000), "accountId": "a1b2c3d4-e5f6-4890-abcd-ef1234567890",
+            "type": "MESSAGE", "dialogId": "+14705550100",
+            "self": { "type": "TEL", "target": "+14705550100" }, "peer": { "type": "TEL", "target": "+14705550101" } } }),
+        );
+        let sent = Instant::now();
+        let (status, _) = load::once(a.graphql, &req)
+            .await
+            .map_err(|e| e.to_string())?;
+        if status != 200 {
+            return Err(format!("create answered {status}"));
+        }
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .map_err(|_| format!("event {i} did not arrive within 5 s"))?
+                .ok_or("socket closed")?
+                .map_err(|e| e.to_string())?;
+            if let Message::Text(t) = msg {
+                if t.contains("\"next\"") {
+                    break;
+                }
+            }
+        }
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "subscription create-to-delivery across replicas (PostgreSQL, {} events): median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        latencies[latencies.len() - 1]
+    );
+    drop((a, b));
+    let _ = admin
+        .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await;
+    Ok(())
+}
