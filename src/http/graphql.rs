@@ -213,19 +213,17 @@ pub async fn post(
             ),
         );
     }
+    let run = Run {
+        state: &state,
+        media,
+        access: &access,
+        request_id: &request_id,
+    };
     let bad = |m: &str| Rejection(StatusCode::BAD_REQUEST, m.to_owned());
     let batch = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) => {
             return match params_from_object(object) {
-                Ok(params) => {
-                    let run = Run {
-                        state: &state,
-                        media,
-                        access: &access,
-                        request_id: &request_id,
-                    };
-                    run.one(params, false).await.into_response(media)
-                }
+                Ok(params) => run.one(params, false).await.into_response(media),
                 Err(rejection) => reject(media, rejection),
             };
         }
@@ -245,12 +243,6 @@ pub async fn post(
             )),
         );
     }
-    let run = Run {
-        state: &state,
-        media,
-        access: &access,
-        request_id: &request_id,
-    };
     let mut bodies = Vec::with_capacity(batch.len());
     for item in batch {
         let outcome = match item {

@@ -2,12 +2,10 @@
 //! other customer, and every kind of bad token. Each case checks the code and that no row
 //! changed when it should not have.
 
-use std::time::Duration;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::auth::{mint_hs256, Caller, Role, Verifier};
+use conversation_graphql::auth::{Role, Verifier};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -28,15 +26,7 @@ fn hs_options() -> AppOptions {
 }
 
 fn bearer(role: Role, customer: &str, agent: Option<&str>) -> String {
-    let caller = Caller {
-        role,
-        customer_id: customer.parse().unwrap(),
-        agent_id: agent.map(|a| a.parse().unwrap()),
-    };
-    format!(
-        "Bearer {}",
-        mint_hs256(SECRET, &caller, Duration::from_secs(600)).unwrap()
-    )
+    bearer_for(SECRET, role, customer, agent)
 }
 
 fn superadmin() -> String {

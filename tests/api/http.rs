@@ -167,17 +167,6 @@ async fn get_runs_queries_not_mutations(app: TestApp) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "GET without a query");
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 async fn graphiql_health_ready_cors(app: TestApp) {
     let r = app
         .send(get("/graphql", "text/html,application/xhtml+xml"))

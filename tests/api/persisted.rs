@@ -147,17 +147,6 @@ async fn persisted_documents_obey_the_limits(app: TestApp) {
     );
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 crate::backend_tests!(
     register_then_send_only_the_hash,
     a_hash_is_no_way_around_the_rules

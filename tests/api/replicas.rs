@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use conversation_graphql::auth::{mint_hs256, Caller, Role};
+use conversation_graphql::auth::Role;
 use conversation_graphql::db::{self, PoolSettings};
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
@@ -17,15 +17,7 @@ const CUST_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const CUST_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 
 fn bearer(role: Role, customer: &str) -> String {
-    let caller = Caller {
-        role,
-        customer_id: customer.parse().unwrap(),
-        agent_id: None,
-    };
-    format!(
-        "Bearer {}",
-        mint_hs256(SECRET.as_bytes(), &caller, Duration::from_secs(600)).unwrap()
-    )
+    bearer_for(SECRET.as_bytes(), role, customer, None)
 }
 
 /// A fresh schema, dropped at the end.

@@ -164,15 +164,7 @@ const CUST_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const CUST_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 
 fn token(role: Role, customer: &str, agent: Option<&str>) -> String {
-    let caller = Caller {
-        role,
-        customer_id: customer.parse().unwrap(),
-        agent_id: agent.map(|a| a.parse().unwrap()),
-    };
-    format!(
-        "Bearer {}",
-        mint_hs256(SECRET, &caller, Duration::from_secs(600)).unwrap()
-    )
+    bearer_for(SECRET, role, customer, agent)
 }
 
 fn auth_options() -> AppOptions {

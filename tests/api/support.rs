@@ -508,3 +508,36 @@ pub async fn http_post(
     let json = response.split("\r\n\r\n").nth(1).unwrap_or("");
     (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }
+
+/// Percent-encodes a query-string value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An `Authorization` value with an HS256 token for this caller, valid for ten minutes.
+pub fn bearer_for(
+    secret: &[u8],
+    role: conversation_graphql::auth::Role,
+    customer: &str,
+    agent: Option<&str>,
+) -> String {
+    let caller = conversation_graphql::auth::Caller {
+        role,
+        customer_id: customer.parse().expect("customer uuid"),
+        agent_id: agent.map(|a| a.parse().expect("agent uuid")),
+    };
+    let token = conversation_graphql::auth::mint_hs256(
+        secret,
+        &caller,
+        std::time::Duration::from_secs(600),
+    )
+    .expect("mint");
+    format!("Bearer {token}")
+}
