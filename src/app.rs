@@ -14,14 +14,14 @@ use crate::auth::Verifier;
 use crate::config::ServeConfig;
 use crate::db::{self, ConversationStore, PoolSettings};
 use crate::events::EventBus;
-use crate::graphql::{self, AppSchema, Limits};
+use crate::graphql::{self, Limits, Schemas};
 use crate::http::{self, CorsOrigins};
 use crate::metrics::Metrics;
 
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub schema: AppSchema,
+    pub schemas: Schemas,
     pub store: ConversationStore,
     pub events: EventBus,
     /// `None`: the server runs open.
@@ -76,9 +76,9 @@ pub fn router(db: DatabaseConnection, options: &AppOptions) -> Router {
 pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState) {
     let store = ConversationStore::new(db);
     let events = EventBus::for_store(&store, &options.events_channel, options.event_buffer);
-    let schema = graphql::build_schema(store.clone(), events.clone(), options.limits.clone());
+    let schemas = graphql::build_schemas(store.clone(), events.clone(), options.limits.clone());
     let state = AppState {
-        schema,
+        schemas,
         store,
         events,
         auth: options.auth.clone().map(Arc::new),

@@ -5,33 +5,23 @@
 //! - required variables that were not given (async-graphql would only notice mid-execution);
 //! - over `GET`, only queries (a mutation is refused, the HTTP layer answers 405).
 //!
-//! It also marks requests that got as far as execution ([`Executed`]); one that did not
-//! failed as a whole, a "request error" of the GraphQL over HTTP spec.
+//! The same [`check`] runs in two places: as this extension (on the schema that serves
+//! WebSocket subscriptions and persisted queries, whose documents are only known inside
+//! async-graphql), and directly in the HTTP handler for ordinary requests, which run on a
+//! schema without extensions: async-graphql resolves every field through the extension
+//! chain as soon as one extension is registered, which costs a third of the throughput.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
 };
-use async_graphql::{ErrorExtensionValues, Response, ServerError, ServerResult, Value, Variables};
+use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Value, Variables};
 
 use super::limits::{self, Refusal};
 use super::Limits;
 use crate::error::code;
-
-/// Set when a request got past parsing and validation into execution.
-#[derive(Clone, Default)]
-pub struct Executed(Arc<AtomicBool>);
-
-impl Executed {
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
 
 /// Request data: the request came over `GET`, so it may only run a query.
 #[derive(Clone, Copy, Debug)]
@@ -93,6 +83,42 @@ fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<S
     })
 }
 
+/// Checks the operation(s) of `doc` that will run: `Err` is the request error to answer with.
+pub fn check(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    limits: &Limits,
+    via_get: bool,
+) -> Result<(), ServerError> {
+    for op in selected(doc, operation_name) {
+        if via_get && op.ty != OperationType::Query {
+            return Err(refuse(
+                "mutations and subscriptions must be sent with POST",
+                code::BAD_USER_INPUT,
+                Some(405),
+            ));
+        }
+        match limits::check(doc, op, limits) {
+            Err(Refusal::TooComplex(message)) => {
+                return Err(refuse(message, code::QUERY_TOO_COMPLEX, None))
+            }
+            Err(Refusal::Introspection) => {
+                return Err(refuse(
+                    "introspection is turned off on this server; the schema is in schema.graphql",
+                    code::BAD_USER_INPUT,
+                    None,
+                ))
+            }
+            Ok(()) => {}
+        }
+        if let Some(message) = missing_variable(op, variables) {
+            return Err(refuse(message, code::BAD_USER_INPUT, None));
+        }
+    }
+    Ok(())
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for Guard {
     async fn parse_query(
@@ -106,41 +132,13 @@ impl Extension for Guard {
         let name = ctx.data_opt::<OperationName>().and_then(|n| n.0.as_deref());
         let default_limits = Limits::default();
         let limits = ctx.data_opt::<Limits>().unwrap_or(&default_limits);
-        for op in selected(&doc, name) {
-            if ctx.data_opt::<ViaGet>().is_some() && op.ty != OperationType::Query {
-                return Err(refuse(
-                    "mutations and subscriptions must be sent with POST",
-                    code::BAD_USER_INPUT,
-                    Some(405),
-                ));
-            }
-            match limits::check(&doc, op, limits) {
-                Err(Refusal::TooComplex(message)) => {
-                    return Err(refuse(message, code::QUERY_TOO_COMPLEX, None))
-                }
-                Err(Refusal::Introspection) => return Err(refuse(
-                    "introspection is turned off on this server; the schema is in schema.graphql",
-                    code::BAD_USER_INPUT,
-                    None,
-                )),
-                Ok(()) => {}
-            }
-            if let Some(message) = missing_variable(op, variables) {
-                return Err(refuse(message, code::BAD_USER_INPUT, None));
-            }
-        }
+        check(
+            &doc,
+            name,
+            variables,
+            limits,
+            ctx.data_opt::<ViaGet>().is_some(),
+        )?;
         Ok(doc)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let Some(flag) = ctx.data_opt::<Executed>() {
-            flag.0.store(true, Ordering::Relaxed);
-        }
-        next.run(ctx, operation_name).await
     }
 }

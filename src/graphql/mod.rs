@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::events::EventBus;
 use filter::{longest_list, ConversationFilter};
 
-pub use guard::{Executed, OperationName, ViaGet, STATUS_EXTENSION};
+pub use guard::{check as guard_check, OperationName, ViaGet, STATUS_EXTENSION};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use scalars::format_datetime;
@@ -75,20 +75,40 @@ impl Default for Limits {
     }
 }
 
-/// Builds the schema around a store and an event bus. Each request (or WebSocket connection)
-/// must carry its [`Access`] as data.
-pub fn build_schema(store: ConversationStore, events: EventBus, limits: Limits) -> AppSchema {
-    let mut builder = Schema::build(Query, Mutation, Subscription)
-        .limit_complexity(limits.max_complexity)
-        // Persisted queries resolve first, so the guard sees the real document.
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
-            limits.persisted_queries,
-        )))
-        .extension(guard::Guard);
-    if limits.disable_introspection {
-        builder = builder.disable_introspection();
+/// The schemas served: the same types and data, with and without extensions.
+#[derive(Clone)]
+pub struct Schemas {
+    /// No extensions: ordinary HTTP requests, checked by the handler before they run.
+    pub fast: AppSchema,
+    /// Automatic persisted queries and the request guard: WebSocket subscriptions and
+    /// requests that carry `extensions.persistedQuery`.
+    pub guarded: AppSchema,
+}
+
+/// Builds the schemas around a store and an event bus. Each request (or WebSocket
+/// connection) must carry its [`Access`] as data.
+pub fn build_schemas(store: ConversationStore, events: EventBus, limits: Limits) -> Schemas {
+    let build = || {
+        let mut builder = Schema::build(Query, Mutation, Subscription)
+            .limit_complexity(limits.max_complexity)
+            .data(store.clone())
+            .data(events.clone())
+            .data(limits.clone());
+        if limits.disable_introspection {
+            builder = builder.disable_introspection();
+        }
+        builder
+    };
+    Schemas {
+        fast: build().finish(),
+        guarded: build()
+            // Persisted queries resolve first, so the guard sees the real document.
+            .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+                limits.persisted_queries,
+            )))
+            .extension(guard::Guard)
+            .finish(),
     }
-    builder.data(store).data(events).data(limits).finish()
 }
 
 /// The SDL of the schema, as served (`schema.graphql` holds exactly this).

@@ -24,7 +24,7 @@ use super::request_id::RequestId;
 use crate::app::AppState;
 use crate::auth::{Access, AuthError};
 use crate::error::code;
-use crate::graphql::{Executed, OperationName, ViaGet, STATUS_EXTENSION};
+use crate::graphql::{guard_check, OperationName, ViaGet, STATUS_EXTENSION};
 use crate::metrics;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -243,8 +243,8 @@ pub async fn post(
             )),
         );
     }
-    let mut bodies = Vec::with_capacity(batch.len());
-    for item in batch {
+    let mut bodies = b"[".to_vec();
+    for (i, item) in batch.into_iter().enumerate() {
         let outcome = match item {
             Value::Object(object) => match params_from_object(object) {
                 Ok(params) => run.one(params, false).await,
@@ -252,9 +252,17 @@ pub async fn post(
             },
             _ => Outcome::failed(StatusCode::BAD_REQUEST, "each batch item must be an object"),
         };
-        bodies.push(outcome.body);
+        if i > 0 {
+            bodies.push(b',');
+        }
+        bodies.extend_from_slice(&outcome.body);
     }
-    json_response(StatusCode::OK, media, &Value::Array(bodies))
+    bodies.push(b']');
+    let mut response = (StatusCode::OK, bodies).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
 }
 
 /// `GET /graphql`: GraphiQL for a browser that asks for HTML without a query, otherwise a
@@ -336,24 +344,37 @@ fn not_acceptable() -> Response {
     json_response(StatusCode::NOT_ACCEPTABLE, MediaType::Json, &body)
 }
 
-/// The result of one operation: its HTTP status (alone) and body.
+/// The result of one operation: its HTTP status (alone), serialized body and extra headers.
 struct Outcome {
     status: StatusCode,
-    body: Value,
+    body: Vec<u8>,
     headers: HeaderMap,
+    kind: metrics::Outcome,
 }
 
 impl Outcome {
     fn failed(status: StatusCode, message: &str) -> Self {
+        Self::from_value(
+            status,
+            &request_error_body(message),
+            metrics::Outcome::RequestError,
+        )
+    }
+
+    fn from_value(status: StatusCode, body: &Value, kind: metrics::Outcome) -> Self {
         Self {
             status,
-            body: request_error_body(message),
+            body: body.to_string().into_bytes(),
             headers: HeaderMap::new(),
+            kind,
         }
     }
 
     fn into_response(self, media: MediaType) -> Response {
-        let mut response = json_response(self.status, media, &self.body);
+        let mut response = (self.status, self.body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, media.content_type());
         for (name, value) in &self.headers {
             response.headers_mut().append(name, value.clone());
         }
@@ -369,25 +390,24 @@ struct Run<'a> {
     request_id: &'a RequestId,
 }
 
+/// A request that failed as a whole (parse, validation, coercion, limits): no `data`, and
+/// no error tied to a field.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
 impl Run<'_> {
     /// Executes one operation and records it in the metrics.
     async fn one(&self, params: GraphqlParams, via_get: bool) -> Outcome {
         let started = std::time::Instant::now();
         let operation = params.operation_name.clone();
         let outcome = self.execute(params, via_get).await;
-        let kind = if outcome.status == StatusCode::GATEWAY_TIMEOUT {
-            metrics::Outcome::Timeout
-        } else if outcome.body.get("data").is_none() {
-            metrics::Outcome::RequestError
-        } else if outcome.body.get("errors").is_some() {
-            metrics::Outcome::FieldError
-        } else {
-            metrics::Outcome::Ok
-        };
         let elapsed = started.elapsed();
         self.state
             .metrics
-            .observe(operation.as_deref(), kind, elapsed);
+            .observe(operation.as_deref(), outcome.kind, elapsed);
         tracing::debug!(
             request_id = %self.request_id.0,
             operation = operation.as_deref().unwrap_or(""),
@@ -400,12 +420,14 @@ impl Run<'_> {
 
     /// Checks and executes one operation.
     async fn execute(&self, params: GraphqlParams, via_get: bool) -> Outcome {
-        let executed = Executed::default();
+        let persisted = params
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.contains_key("persistedQuery"));
         let mut request = async_graphql::Request::new(params.query)
             .variables(async_graphql::Variables::from_json(Value::Object(
                 params.variables.unwrap_or_default(),
             )))
-            .data(executed.clone())
             .data(self.access.clone());
         if let Some(name) = params.operation_name {
             request = request.operation_name(name);
@@ -418,36 +440,74 @@ impl Run<'_> {
             }
         }
 
-        let name = OperationName(request.operation_name.clone());
-        request = request.data(name);
-        if via_get {
-            request = request.data(ViaGet);
-        }
-
-        let span = tracing::info_span!("graphql", request_id = %self.request_id.0);
-        let execution = self.state.schema.execute(request).instrument(span);
-        let Ok(response) = tokio::time::timeout(self.state.request_timeout, execution).await else {
-            tracing::warn!(request_id = %self.request_id.0, "request timed out and was cancelled");
-            let mut outcome = Outcome::failed(
-                StatusCode::GATEWAY_TIMEOUT,
-                &format!(
-                    "the request took longer than {} s and was cancelled",
-                    self.state.request_timeout.as_secs()
-                ),
-            );
-            let ext = &mut outcome.body["errors"][0]["extensions"];
-            ext["code"] = code::INTERNAL_SERVER_ERROR.into();
-            ext["requestId"] = self.request_id.0.clone().into();
-            return outcome;
+        let schema = if persisted {
+            // The document is only known inside async-graphql: the guarded schema checks it.
+            let name = OperationName(request.operation_name.clone());
+            request = request.data(name);
+            if via_get {
+                request = request.data(ViaGet);
+            }
+            &self.state.schemas.guarded
+        } else {
+            // Check here, then run on the schema without extensions.
+            let name = request.operation_name.clone();
+            let variables = request.variables.clone();
+            if let Ok(doc) = request.parsed_query() {
+                if let Err(error) = guard_check(
+                    doc,
+                    name.as_deref(),
+                    &variables,
+                    &self.state.limits,
+                    via_get,
+                ) {
+                    let response = async_graphql::Response::from_errors(vec![error]);
+                    return self.finish(response);
+                }
+            }
+            &self.state.schemas.fast
         };
 
-        let request_error = !executed.get();
+        let span = tracing::info_span!("graphql", request_id = %self.request_id.0);
+        let execution = schema.execute(request).instrument(span);
+        match tokio::time::timeout(self.state.request_timeout, execution).await {
+            Ok(response) => self.finish(response),
+            Err(_) => {
+                tracing::warn!(request_id = %self.request_id.0, "request timed out and was cancelled");
+                let mut body = request_error_body(&format!(
+                    "the request took longer than {} s and was cancelled",
+                    self.state.request_timeout.as_secs()
+                ));
+                let ext = &mut body["errors"][0]["extensions"];
+                ext["code"] = code::INTERNAL_SERVER_ERROR.into();
+                ext["requestId"] = self.request_id.0.clone().into();
+                Outcome::from_value(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &body,
+                    metrics::Outcome::Timeout,
+                )
+            }
+        }
+    }
+
+    /// The HTTP answer to a GraphQL response.
+    fn finish(&self, response: async_graphql::Response) -> Outcome {
+        let mut headers = response.http_headers.clone();
+        if response.errors.is_empty() {
+            // The common case, serialized straight to bytes.
+            let body = serde_json::to_vec(&response).unwrap_or_default();
+            return Outcome {
+                status: StatusCode::OK,
+                body,
+                headers,
+                kind: metrics::Outcome::Ok,
+            };
+        }
+        let request_error = is_request_error(&response);
         let mut status = if request_error {
             request_error_status(self.media)
         } else {
             StatusCode::OK
         };
-        let mut headers = response.http_headers.clone();
         let mut body = serde_json::to_value(&response)
             .unwrap_or_else(|_| request_error_body("the response could not be serialized"));
         if let Value::Object(map) = &mut body {
@@ -466,11 +526,14 @@ impl Run<'_> {
                 }
             }
         }
-        Outcome {
-            status,
-            body,
-            headers,
-        }
+        let kind = if request_error {
+            metrics::Outcome::RequestError
+        } else {
+            metrics::Outcome::FieldError
+        };
+        let mut outcome = Outcome::from_value(status, &body, kind);
+        outcome.headers = headers;
+        outcome
     }
 }
 

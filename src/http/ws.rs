@@ -126,7 +126,7 @@ async fn serve_connection(
     data.insert(close.clone());
     let verifier = state.auth.clone();
     let connection =
-        GraphQLWebSocket::new_with_pair(sink, ws_stream, state.schema.clone(), protocol)
+        GraphQLWebSocket::new_with_pair(sink, ws_stream, state.schemas.guarded.clone(), protocol)
             .with_data(data)
             .on_connection_init(move |payload| async move {
                 let access = authenticate(verifier.as_deref(), &payload, header_token.as_deref())

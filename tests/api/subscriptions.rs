@@ -362,7 +362,7 @@ fn tiny_buffer() -> AppOptions {
 async fn lagging_subscription_gets_an_error(app: TestApp) {
     let request = async_graphql::Request::new("subscription { conversationEvents { kind } }")
         .data(conversation_graphql::auth::Access::Open);
-    let mut stream = app.state.schema.execute_stream(request);
+    let mut stream = app.state.schemas.guarded.execute_stream(request);
     // Start the subscription, then publish more than the buffer holds before reading.
     let first = tokio::time::timeout(Duration::from_millis(200), stream.next()).await;
     assert!(first.is_err(), "nothing yet");
