@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_graphql::extensions::apollo_persisted_queries::LruCacheStorage;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::Router;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     pub ws_send_timeout: Duration,
     pub metrics: Arc<Metrics>,
+    /// Parsed GraphQL documents by their text (async-graphql's LRU store).
+    pub documents: LruCacheStorage,
 }
 
 /// Options of the HTTP app beyond the database.
@@ -87,6 +90,7 @@ pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState)
         request_timeout: options.request_timeout,
         ws_send_timeout: options.ws_send_timeout,
         metrics: Arc::default(),
+        documents: LruCacheStorage::new(256),
     };
     let router = http::router(state.clone(), &options.cors)
         .layer(DefaultBodyLimit::max(options.max_body_bytes));
@@ -120,7 +124,13 @@ pub enum StartError {
 /// Opens and migrates the configured database.
 pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, StartError> {
     let settings = PoolSettings {
-        max_connections: config.db_max_connections,
+        max_connections: config.db_max_connections.unwrap_or(
+            if config.database_url.starts_with("sqlite:") {
+                4
+            } else {
+                16
+            },
+        ),
         statement_timeout: Some(Duration::from_secs(config.request_timeout_secs.max(1))),
         schema: config.db_schema.clone(),
         ..PoolSettings::default()

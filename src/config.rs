@@ -103,9 +103,10 @@ pub struct ServeConfig {
     #[arg(long, env = "WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
     pub ws_send_timeout_secs: u64,
 
-    /// Size of the database connection pool.
-    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
-    pub db_max_connections: u32,
+    /// Size of the database connection pool. Default: 16 on PostgreSQL and MySQL, 4 on SQLite
+    /// (one writer at a time, and each connection is a thread with its own page cache).
+    #[arg(long, env = "DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
 
     /// Largest request body accepted, in bytes; larger bodies get HTTP 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]

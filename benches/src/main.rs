@@ -54,9 +54,10 @@ struct Db {
     /// PostgreSQL schema (default: bench_<rows>).
     #[arg(long)]
     schema: Option<String>,
-    /// Pool size of the server and of the baseline.
-    #[arg(long, default_value_t = 16)]
-    pool: u32,
+    /// Pool size of the server and of the baseline (default: the server's, 4 on SQLite and
+    /// 16 on PostgreSQL).
+    #[arg(long)]
+    pool: Option<u32>,
 }
 
 #[derive(Args, Clone)]
@@ -75,6 +76,9 @@ struct RunArgs {
     /// Seconds of warm-up per scenario.
     #[arg(long, default_value_t = 1)]
     warmup: u64,
+    /// Run only the scenarios whose name contains this text, e.g. `(a)`.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 #[derive(Args)]
@@ -331,7 +335,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
         let _ = conn.close().await;
     }
     let sample = std::sync::Arc::new(sample(&url, schema.clone()).await?);
-    let server = Server::start(&url, schema.as_deref(), args.db.pool).await?;
+    let pool = args
+        .db
+        .pool
+        .unwrap_or(if url.starts_with("sqlite") { 4 } else { 16 });
+    let server = Server::start(&url, schema.as_deref(), pool).await?;
     println!(
         "server ready in {:.1} ms in-process ({:.1} ms from spawn to first /health answer)",
         server.startup_in_process_ms, server.startup_wall_ms
@@ -342,21 +350,24 @@ async fn run(args: RunArgs) -> Result<(), String> {
         Duration::from_secs(args.duration),
     );
     let mut rows: Vec<Row> = Vec::new();
+    let only = args.only.clone();
     macro_rules! scenario {
         ($name:expr, $addr:expr, $make:expr) => {{
-            let stats = load::run($addr, c, warm, dur, $make).await;
-            println!(
-                "  {:<44} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
-                $name,
-                stats.rps(),
-                stats.p50_ms,
-                stats.p99_ms,
-                stats.errors
-            );
-            rows.push(Row {
-                name: $name.to_string(),
-                stats,
-            });
+            if only.as_deref().is_none_or(|o| $name.contains(o)) {
+                let stats = load::run($addr, c, warm, dur, $make).await;
+                println!(
+                    "  {:<44} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+                    $name,
+                    stats.rps(),
+                    stats.p50_ms,
+                    stats.p99_ms,
+                    stats.errors
+                );
+                rows.push(Row {
+                    name: $name.to_string(),
+                    stats,
+                });
+            }
         }};
     }
     let pick = |c: usize, i: u64, n: usize| ((c as u64 * 7_919 + i * 104_729) % n as u64) as usize;

@@ -12,6 +12,7 @@
 //! - refuses mutations over `GET` with `405` and `Allow: POST`;
 //! - gives every error an `extensions.code`.
 
+use async_graphql::extensions::apollo_persisted_queries::CacheStorage;
 use axum::body::Bytes;
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -26,6 +27,9 @@ use crate::auth::{Access, AuthError};
 use crate::error::code;
 use crate::graphql::{guard_check, OperationName, ViaGet, STATUS_EXTENSION};
 use crate::metrics;
+
+/// Longest document text kept in the parsed-document cache.
+const MAX_CACHED_QUERY: usize = 4096;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -449,9 +453,25 @@ impl Run<'_> {
             }
             &self.state.schemas.guarded
         } else {
-            // Check here, then run on the schema without extensions.
+            // Check here, then run on the schema without extensions. Parsed documents are
+            // cached by their text: most clients send the same few documents again and again.
             let name = request.operation_name.clone();
             let variables = request.variables.clone();
+            let cacheable = request.query.len() <= MAX_CACHED_QUERY;
+            let cached = if cacheable {
+                self.state.documents.get(request.query.clone()).await
+            } else {
+                None
+            };
+            match cached {
+                Some(doc) => request.set_parsed_query(doc),
+                None => {
+                    if let (true, Ok(doc)) = (cacheable, request.parsed_query()) {
+                        let doc = doc.clone();
+                        self.state.documents.set(request.query.clone(), doc).await;
+                    }
+                }
+            }
             if let Ok(doc) = request.parsed_query() {
                 if let Err(error) = guard_check(
                     doc,
