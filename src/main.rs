@@ -1,3 +1,7 @@
+/// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;

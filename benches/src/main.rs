@@ -1,10 +1,14 @@
-//! `bench`: seeds conversations, starts the real server and a raw axum + SeaORM baseline in a
-//! child process (so its RSS is the server's alone), drives both over real HTTP and prints a
-//! table. `bench subscriptions` measures create-to-delivery latency across two replicas.
+//! `bench`: seeds conversations, starts the real server and a raw axum + SeaORM baseline, each
+//! in a child process of its own (so the server's RSS is its alone), drives both over real HTTP
+//! and prints a table. `bench subscriptions` measures create-to-delivery latency across two replicas.
 //!
 //!   cargo run --release -p bench -- --rows 1000000 --backend sqlite
 //!   cargo run --release -p bench -- --rows 1000000 --backend postgres
 //!   cargo run --release -p bench -- subscriptions --events 1000
+
+/// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod load;
 mod raw;
@@ -83,6 +87,9 @@ struct RunArgs {
 
 #[derive(Args)]
 struct ServeArgs {
+    /// `graphql` (the real app) or `raw` (the baseline).
+    #[arg(long)]
+    what: String,
     #[arg(long)]
     database_url: String,
     #[arg(long)]
@@ -143,7 +150,8 @@ async fn main() {
     }
 }
 
-/// The child: the real app and the baseline on two loopback ports, same pool settings.
+/// A child: the real app, or the baseline, on a loopback port. Each runs in a process of its
+/// own, so the server's memory is measured alone.
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let started = Instant::now();
     let conn = db::connect(
@@ -153,44 +161,50 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     db::migrate(&conn).await.map_err(|e| e.to_string())?;
-    let raw_conn = db::connect(&args.database_url, &settings(args.pool, args.schema))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (router, _) = app::build(conn, &AppOptions::default());
-    let raw_router = raw::router(ConversationStore::new(raw_conn));
-    let gql = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let raw = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let router = match args.what.as_str() {
+        "raw" => raw::router(ConversationStore::new(conn)),
+        _ => app::build(conn, &AppOptions::default()).0,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
     println!(
-        "READY {} {} {}",
-        gql.local_addr().map_err(|e| e.to_string())?.port(),
-        raw.local_addr().map_err(|e| e.to_string())?.port(),
+        "READY {} {}",
+        listener.local_addr().map_err(|e| e.to_string())?.port(),
         started.elapsed().as_micros()
     );
-    tokio::spawn(async move {
-        let _ = axum::serve(raw, raw_router).await;
-    });
-    axum::serve(gql, router).await.map_err(|e| e.to_string())
+    axum::serve(listener, router)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// A child process running `serve`.
 struct Server {
     child: Child,
-    graphql: SocketAddr,
-    raw: SocketAddr,
+    addr: SocketAddr,
     startup_in_process_ms: f64,
     startup_wall_ms: f64,
 }
 
 impl Server {
-    async fn start(url: &str, schema: Option<&str>, pool: u32) -> Result<Server, String> {
+    async fn start(
+        what: &str,
+        url: &str,
+        schema: Option<&str>,
+        pool: u32,
+    ) -> Result<Server, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let spawned = Instant::now();
         let mut cmd = Command::new(exe);
-        cmd.args(["serve", "--database-url", url, "--pool", &pool.to_string()]);
+        cmd.args([
+            "serve",
+            "--what",
+            what,
+            "--database-url",
+            url,
+            "--pool",
+            &pool.to_string(),
+        ]);
         if let Some(schema) = schema {
             cmd.args(["--schema", schema]);
         }
@@ -205,23 +219,23 @@ impl Server {
             .read_line(&mut line)
             .map_err(|e| e.to_string())?;
         let parts: Vec<&str> = line.split_whitespace().collect();
-        if parts.first() != Some(&"READY") || parts.len() < 4 {
+        if parts.first() != Some(&"READY") || parts.len() < 3 {
             return Err(format!("the server did not start: {line:?}"));
         }
-        let port = |s: &str| s.parse::<u16>().map_err(|e| e.to_string());
-        let graphql = SocketAddr::from(([127, 0, 0, 1], port(parts[1])?));
-        let raw = SocketAddr::from(([127, 0, 0, 1], port(parts[2])?));
-        loop {
-            if let Ok((200, _)) = load::once(graphql, &Req::get("/health".into())).await {
-                break;
+        let port = parts[1].parse::<u16>().map_err(|e| e.to_string())?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        if what == "graphql" {
+            while !matches!(
+                load::once(addr, &Req::get("/health".into())).await,
+                Ok((200, _))
+            ) {
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         Ok(Server {
             child,
-            graphql,
-            raw,
-            startup_in_process_ms: parts[3].parse::<f64>().unwrap_or(0.0) / 1000.0,
+            addr,
+            startup_in_process_ms: parts[2].parse::<f64>().unwrap_or(0.0) / 1000.0,
             startup_wall_ms: spawned.elapsed().as_secs_f64() * 1000.0,
         })
     }
@@ -339,7 +353,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
         .db
         .pool
         .unwrap_or(if url.starts_with("sqlite") { 4 } else { 16 });
-    let server = Server::start(&url, schema.as_deref(), pool).await?;
+    let server = Server::start("graphql", &url, schema.as_deref(), pool).await?;
+    let baseline = Server::start("raw", &url, schema.as_deref(), pool).await?;
     println!(
         "server ready in {:.1} ms in-process ({:.1} ms from spawn to first /health answer)",
         server.startup_in_process_ms, server.startup_wall_ms
@@ -374,11 +389,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
 
     let s = sample.clone();
     let q_a = format!("query($id: UUID!) {{ conversation(id: $id) {{ {NODE} }} }}");
-    scenario!("(a) conversation(id)", server.graphql, move |c, i| {
+    scenario!("(a) conversation(id)", server.addr, move |c, i| {
         Req::graphql(&q_a, json!({ "id": s.ids[pick(c, i, s.ids.len())] }))
     });
     let s = sample.clone();
-    scenario!("(a) raw handler", server.raw, move |c, i| Req::get(
+    scenario!("(a) raw handler", baseline.addr, move |c, i| Req::get(
         format!("/raw/conversation/{}", s.ids[pick(c, i, s.ids.len())])
     ));
 
@@ -386,13 +401,13 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let q_b2 = q_b.clone();
     scenario!(
         "(b) conversations(customerId eq, first 20)",
-        server.graphql,
+        server.addr,
         move |c, i| Req::graphql(
             &q_b2,
             json!({ "c": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64) })
         )
     );
-    scenario!("(b) raw handler", server.raw, move |c, i| Req::get(
+    scenario!("(b) raw handler", baseline.addr, move |c, i| Req::get(
         format!(
             "/raw/conversations?customer_id={}&first=20",
             seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64)
@@ -401,22 +416,22 @@ async fn run(args: RunArgs) -> Result<(), String> {
 
     let q_c = format!("query($after: String) {{ conversations(first: 20, after: $after) {{ edges {{ cursor node {{ {NODE} }} }} pageInfo {{ hasNextPage }} }} }}");
     let q_c1 = q_c.clone();
-    scenario!("(c) page 1 (newest first)", server.graphql, move |_, _| {
+    scenario!("(c) page 1 (newest first)", server.addr, move |_, _| {
         Req::graphql(&q_c1, json!({}))
     });
     let s = sample.clone();
-    scenario!("(c) page 500 by cursor", server.graphql, move |_, _| {
+    scenario!("(c) page 500 by cursor", server.addr, move |_, _| {
         Req::graphql(&q_c, json!({ "after": s.page_500_cursor }))
     });
 
     let s = sample.clone();
     let q_d = format!("query($t: String!) {{ conversations(filter: {{ peer: {{ target: {{ eq: $t }} }} }}, first: 20) {{ nodes {{ {NODE} }} }} }}");
-    scenario!("(d) filter peer.target eq", server.graphql, move |c, i| {
+    scenario!("(d) filter peer.target eq", server.addr, move |c, i| {
         Req::graphql(&q_d, json!({ "t": s.peers[pick(c, i, s.peers.len())] }))
     });
 
     let q_e = format!("query($w: String!) {{ conversations(filter: {{ name: {{ contains: $w }} }}, first: 20) {{ nodes {{ {NODE} }} }} }}");
-    scenario!("(e) filter name contains", server.graphql, move |c, i| {
+    scenario!("(e) filter name contains", server.addr, move |c, i| {
         Req::graphql(
             &q_e,
             json!({ "w": seed::WORDS[pick(c, i, seed::WORDS.len())].to_lowercase() }),
@@ -424,7 +439,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     });
 
     let q_f = "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id tmCreate } }".to_string();
-    scenario!("(f) createConversation", server.graphql, move |c, i| {
+    scenario!("(f) createConversation", server.addr, move |c, i| {
         Req::graphql(
             &q_f,
             json!({ "input": {
@@ -440,7 +455,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     });
 
     let q_g = format!("query($c: UUID!) {{ conversations(filter: {{ customerId: {{ eq: $c }} }}, first: 20) {{ totalCount nodes {{ {NODE} }} }} }}");
-    scenario!("(g) (b) with totalCount", server.graphql, move |c, i| {
+    scenario!("(g) (b) with totalCount", server.addr, move |c, i| {
         Req::graphql(
             &q_g,
             json!({ "c": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64) }),
@@ -450,7 +465,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let q_g2 = format!("query($id: UUID!) {{ conversation(id: $id) {{ {NODE} }} all: conversations(first: 1) {{ totalCount }} }}");
     scenario!(
         "(g) (a) with totalCount of all rows",
-        server.graphql,
+        server.addr,
         move |c, i| Req::graphql(&q_g2, json!({ "id": s.ids[pick(c, i, s.ids.len())] }))
     );
 
@@ -513,10 +528,10 @@ async fn subscriptions(args: SubArgs) -> Result<(), String> {
         .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
         .await
         .map_err(|e| e.to_string())?;
-    let a = Server::start(&args.database_url, Some(&schema), 8).await?;
-    let b = Server::start(&args.database_url, Some(&schema), 8).await?;
+    let a = Server::start("graphql", &args.database_url, Some(&schema), 8).await?;
+    let b = Server::start("graphql", &args.database_url, Some(&schema), 8).await?;
 
-    let mut request = format!("ws://{}/graphql/ws", b.graphql)
+    let mut request = format!("ws://{}/graphql/ws", b.addr)
         .into_client_request()
         .map_err(|e| e.to_string())?;
     request.headers_mut().insert(
@@ -549,9 +564,7 @@ async fn subscriptions(args: SubArgs) -> Result<(), String> {
             "self": { "type": "TEL", "target": "+14705550100" }, "peer": { "type": "TEL", "target": "+14705550101" } } }),
         );
         let sent = Instant::now();
-        let (status, _) = load::once(a.graphql, &req)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (status, _) = load::once(a.addr, &req).await.map_err(|e| e.to_string())?;
         if status != 200 {
             return Err(format!("create answered {status}"));
         }

@@ -6,12 +6,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_conversations;
+mod m20261126_000002_cover_tm_delete;
 
 /// All migrations, oldest first.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_create_conversations::Migration)]
+        vec![
+            Box::new(m20261126_000001_create_conversations::Migration),
+            Box::new(m20261126_000002_cover_tm_delete::Migration),
+        ]
     }
 }
