@@ -36,9 +36,24 @@ impl ScalarType for Uuid {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
-/// Formats as `2022-06-23T05:05:40.950834Z`.
+/// Formats as `2022-06-23T05:05:40.950834Z` (by hand: chrono's `format` parses its pattern
+/// on every call, and every conversation has timestamps).
 pub fn format_datetime(at: &chrono::DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(27);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.nanosecond() / 1_000 % 1_000_000
+    );
+    out
 }
 
 #[Scalar(
@@ -88,5 +103,9 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(format_datetime(&t), "2022-06-23T05:05:40.950000Z");
+        let t = chrono::DateTime::parse_from_rfc3339("0999-01-02T03:04:05.000007+00:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format_datetime(&t), "0999-01-02T03:04:05.000007Z");
     }
 }
