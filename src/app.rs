@@ -35,6 +35,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Parsed GraphQL documents by their text (async-graphql's LRU store).
     pub documents: LruCacheStorage,
+    /// Documents that also passed full validation.
+    pub validated: LruCacheStorage,
 }
 
 /// Options of the HTTP app beyond the database.
@@ -91,6 +93,7 @@ pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState)
         ws_send_timeout: options.ws_send_timeout,
         metrics: Arc::default(),
         documents: LruCacheStorage::new(256),
+        validated: LruCacheStorage::new(256),
     };
     let router = http::router(state.clone(), &options.cors)
         .layer(DefaultBodyLimit::max(options.max_body_bytes));

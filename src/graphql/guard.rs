@@ -67,6 +67,13 @@ fn selected<'d>(doc: &'d ExecutableDocument, name: Option<&str>) -> Vec<&'d Oper
     }
 }
 
+/// Whether every operation that may run is a query (no writes, no subscriptions).
+pub fn is_query_only(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    selected(doc, operation_name)
+        .iter()
+        .all(|op| op.ty == OperationType::Query)
+}
+
 /// A required variable (non-null type, no default) the request does not provide.
 fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<String> {
     op.variable_definitions.iter().find_map(|def| {

@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::events::EventBus;
 use filter::{longest_list, ConversationFilter};
 
-pub use guard::{check as guard_check, OperationName, ViaGet, STATUS_EXTENSION};
+pub use guard::{check as guard_check, is_query_only, OperationName, ViaGet, STATUS_EXTENSION};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use scalars::format_datetime;
@@ -80,6 +80,9 @@ impl Default for Limits {
 pub struct Schemas {
     /// No extensions: ordinary HTTP requests, checked by the handler before they run.
     pub fast: AppSchema,
+    /// As `fast`, without validation: for queries whose document already passed it (the
+    /// schema never changes while the process runs; variables are still coerced).
+    pub prevalidated: AppSchema,
     /// Automatic persisted queries and the request guard: WebSocket subscriptions and
     /// requests that carry `extensions.persistedQuery`.
     pub guarded: AppSchema,
@@ -101,6 +104,9 @@ pub fn build_schemas(store: ConversationStore, events: EventBus, limits: Limits)
     };
     Schemas {
         fast: build().finish(),
+        prevalidated: build()
+            .validation_mode(async_graphql::ValidationMode::Fast)
+            .finish(),
         guarded: build()
             // Persisted queries resolve first, so the guard sees the real document.
             .extension(ApolloPersistedQueries::new(LruCacheStorage::new(

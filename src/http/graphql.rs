@@ -25,7 +25,7 @@ use super::request_id::RequestId;
 use crate::app::AppState;
 use crate::auth::{Access, AuthError};
 use crate::error::code;
-use crate::graphql::{guard_check, OperationName, ViaGet, STATUS_EXTENSION};
+use crate::graphql::{guard_check, is_query_only, OperationName, ViaGet, STATUS_EXTENSION};
 use crate::metrics;
 
 /// Longest document text kept in the parsed-document cache.
@@ -428,6 +428,10 @@ impl Run<'_> {
             .extensions
             .as_ref()
             .is_some_and(|e| e.contains_key("persistedQuery"));
+        // Run without validation (the document passed it before)?
+        let mut unchecked = false;
+        // The document to remember as validated if this run validates it.
+        let mut remember = None;
         let mut request = async_graphql::Request::new(params.query)
             .variables(async_graphql::Variables::from_json(Value::Object(
                 params.variables.unwrap_or_default(),
@@ -453,44 +457,67 @@ impl Run<'_> {
             }
             &self.state.schemas.guarded
         } else {
-            // Check here, then run on the schema without extensions. Parsed documents are
-            // cached by their text: most clients send the same few documents again and again.
+            // Check here, then run on a schema without extensions. Parsed documents are
+            // cached by their text (most clients send the same few documents again and again);
+            // a query whose document already passed full validation runs without it.
             let name = request.operation_name.clone();
-            let variables = request.variables.clone();
-            let cacheable = request.query.len() <= MAX_CACHED_QUERY;
-            let cached = if cacheable {
-                self.state.documents.get(request.query.clone()).await
-            } else {
-                None
-            };
-            match cached {
-                Some(doc) => request.set_parsed_query(doc),
-                None => {
-                    if let (true, Ok(doc)) = (cacheable, request.parsed_query()) {
-                        let doc = doc.clone();
-                        self.state.documents.set(request.query.clone(), doc).await;
-                    }
+            let key = (request.query.len() <= MAX_CACHED_QUERY).then(|| request.query.clone());
+            let mut validated = false;
+            let mut doc = None;
+            if let Some(key) = &key {
+                doc = self.state.validated.get(key.clone()).await;
+                validated = doc.is_some();
+                if doc.is_none() {
+                    doc = self.state.documents.get(key.clone()).await;
                 }
             }
-            if let Ok(doc) = request.parsed_query() {
+            if doc.is_none() {
+                doc = async_graphql::parser::parse_query(&request.query).ok();
+                if let (Some(key), Some(doc)) = (&key, &doc) {
+                    self.state.documents.set(key.clone(), doc.clone()).await;
+                }
+            }
+            let mut query_only = false;
+            if let Some(doc) = &doc {
                 if let Err(error) = guard_check(
                     doc,
                     name.as_deref(),
-                    &variables,
+                    &request.variables,
                     &self.state.limits,
                     via_get,
                 ) {
-                    let response = async_graphql::Response::from_errors(vec![error]);
-                    return self.finish(response);
+                    return self.finish(async_graphql::Response::from_errors(vec![error]), false);
                 }
+                query_only = is_query_only(doc, name.as_deref());
             }
-            &self.state.schemas.fast
+            let to_validate = if validated {
+                None
+            } else {
+                key.zip(doc.clone())
+            };
+            if let Some(doc) = doc {
+                request.set_parsed_query(doc);
+            }
+            if validated && query_only {
+                unchecked = true;
+                &self.state.schemas.prevalidated
+            } else {
+                remember = to_validate;
+                &self.state.schemas.fast
+            }
         };
 
         let span = tracing::info_span!("graphql", request_id = %self.request_id.0);
         let execution = schema.execute(request).instrument(span);
         match tokio::time::timeout(self.state.request_timeout, execution).await {
-            Ok(response) => self.finish(response),
+            Ok(response) => {
+                if let Some((key, doc)) = remember {
+                    if !is_request_error(&response) {
+                        self.state.validated.set(key, doc).await;
+                    }
+                }
+                self.finish(response, unchecked)
+            }
             Err(_) => {
                 tracing::warn!(request_id = %self.request_id.0, "request timed out and was cancelled");
                 let mut body = request_error_body(&format!(
@@ -509,8 +536,10 @@ impl Run<'_> {
         }
     }
 
-    /// The HTTP answer to a GraphQL response.
-    fn finish(&self, response: async_graphql::Response) -> Outcome {
+    /// The HTTP answer to a GraphQL response. `unchecked`: it ran without validation, so a
+    /// variable that does not coerce shows up as an execution error; it is still a request
+    /// error (only queries run unchecked, so nothing was written).
+    fn finish(&self, response: async_graphql::Response, unchecked: bool) -> Outcome {
         let mut headers = response.http_headers.clone();
         if response.errors.is_empty() {
             // The common case, serialized straight to bytes.
@@ -522,7 +551,12 @@ impl Run<'_> {
                 kind: metrics::Outcome::Ok,
             };
         }
-        let request_error = is_request_error(&response);
+        let request_error = is_request_error(&response)
+            || (unchecked
+                && response
+                    .errors
+                    .iter()
+                    .any(|e| e.message.starts_with("Failed to parse")));
         let mut status = if request_error {
             request_error_status(self.media)
         } else {

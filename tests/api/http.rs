@@ -251,6 +251,7 @@ crate::backend_tests!(
     graphiql_health_ready_cors,
     internal_errors_do_not_leak,
     metrics_in_prometheus_format,
+    revalidation_is_skipped_safely,
 );
 
 async fn metrics_in_prometheus_format(app: TestApp) {
@@ -280,4 +281,44 @@ async fn metrics_in_prometheus_format(app: TestApp) {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
     assert!(text.contains("db_pool_connections{state=\"idle\"}"));
+}
+
+/// A document that passed validation once runs without it later: bad variables are still
+/// request errors, with the right status and no data.
+async fn revalidation_is_skipped_safely(app: TestApp) {
+    let created = app.create(json!({})).await;
+    let doc = "query($id: UUID!, $n: Int) { conversation(id: $id) { name } conversations(first: $n) { totalCount } }";
+    for _ in 0..3 {
+        let r = app
+            .post(
+                json!({ "query": doc, "variables": { "id": created["id"], "n": 5 } }),
+                Some(GQL_JSON),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["data"]["conversation"]["name"], "conversation");
+    }
+    for (vars, what) in [
+        (json!({ "id": "nope", "n": 5 }), "bad UUID"),
+        (json!({ "id": created["id"], "n": "five" }), "bad Int"),
+        (json!({ "id": created["id"], "n": 101 }), "page too large"),
+    ] {
+        for accept in [GQL_JSON, JSON] {
+            let r = app
+                .post(json!({ "query": doc, "variables": vars }), Some(accept))
+                .await;
+            let code = &r.body["errors"][0]["extensions"]["code"];
+            assert_eq!(code, "BAD_USER_INPUT", "{what}: {}", r.body);
+            if what != "page too large" {
+                // Coercion failures are request errors.
+                assert!(r.body.get("data").is_none(), "{what}: {}", r.body);
+                let want = if accept == GQL_JSON {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::OK
+                };
+                assert_eq!(r.status, want, "{what} as {accept}");
+            }
+        }
+    }
 }
