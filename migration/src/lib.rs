@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_conversations;
 mod m20261126_000002_cover_tm_delete;
+mod m20261126_000003_target_indexes;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_conversations::Migration),
             Box::new(m20261126_000002_cover_tm_delete::Migration),
+            Box::new(m20261126_000003_target_indexes::Migration),
         ]
     }
 }
