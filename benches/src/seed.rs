@@ -197,7 +197,8 @@ pub async fn ensure(db: &DatabaseConnection, rows: u64) -> Result<Option<f64>, S
     }
     let rate = rows as f64 / started.elapsed().as_secs_f64();
     let analyze = match db.get_database_backend() {
-        DbBackend::Postgres => "ANALYZE conversations",
+        // VACUUM also sets the visibility map, so counts can use index-only scans.
+        DbBackend::Postgres => "VACUUM ANALYZE conversations",
         DbBackend::MySql => "ANALYZE TABLE conversations",
         _ => "ANALYZE",
     };
