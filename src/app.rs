@@ -219,10 +219,26 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         .map_err(|e| StartError::Listen(config.listen, e))?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(%addr, backend, "GraphiQL: http://{addr}/graphql");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartError::Serve)?;
+    // On SIGINT/SIGTERM: stop accepting, let in-flight requests finish, but wait at most the
+    // grace period (subscription sockets would otherwise hold the process forever).
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served.map_err(StartError::Serve)?,
+        () = deadline => tracing::warn!(?grace, "connections still open after the grace period; closing them"),
+    }
     tracing::info!("shutting down: closing the database pool");
     let _ = conn.close().await;
     Ok(())

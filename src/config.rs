@@ -167,6 +167,10 @@ pub struct ServeConfig {
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
 
+    /// Seconds in-flight requests (and open subscriptions) get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
     /// Turn off introspection (`__schema`, `__type`).
     #[arg(long, env = "DISABLE_INTROSPECTION")]
     pub disable_introspection: bool,

@@ -155,3 +155,34 @@ async fn json_logs_on_request() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_with_open_subscriptions() {
+    let (url, path) = temp_db();
+    let mut server =
+        ServerProcess::start(&["--database-url", &url, "--shutdown-grace-secs", "1"], &[]);
+    let mut client = crate::ws_client::WsClient::init(server.addr, serde_json::json!({})).await;
+    client
+        .subscribe("1", crate::subscriptions::EVENTS, serde_json::json!({}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    let exit = loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    // An open subscription does not keep the process alive, and the client sees it end.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    client.ended(Duration::from_secs(5)).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
