@@ -356,9 +356,41 @@ async fn hostile_strings_are_plain_values(app: TestApp) {
         "!",
         "ǅ\u{0301}\u{200B}😀",
     ] {
-        for op in ["eq", "contains", "startsWith", "endsWith"] {
-            let got = names(&app, json!({ "name": { op: s } }), true).await;
-            assert!(got.is_empty(), "{op} {s:?} matched {got:?}");
+        // Every string filter, every operator.
+        for path in [
+            &["name"][..],
+            &["detail"],
+            &["dialogId"],
+            &["self", "target"],
+            &["self", "targetName"],
+            &["self", "name"],
+            &["peer", "target"],
+            &["peer", "targetName"],
+            &["peer", "name"],
+        ] {
+            for op in [
+                "eq",
+                "ne",
+                "in",
+                "notIn",
+                "contains",
+                "startsWith",
+                "endsWith",
+            ] {
+                let value = if matches!(op, "in" | "notIn") {
+                    json!([s])
+                } else {
+                    json!(s)
+                };
+                let mut filter = json!({ op: value });
+                for key in path.iter().rev() {
+                    filter = json!({ *key: filter });
+                }
+                let got = names(&app, filter.clone(), true).await;
+                let negated = op == "ne" || op == "notIn";
+                let want = if negated { ALL.len() } else { 0 };
+                assert_eq!(got.len(), want, "{filter} matched {got:?}");
+            }
         }
     }
     // NUL cannot be stored or compared on every backend: refused as bad input.
