@@ -14,7 +14,7 @@ fn tm_update_key_sql(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Postgres => "COALESCE(tm_update, TIMESTAMPTZ '9000-01-01 00:00:00+00')",
         DbBackend::Sqlite => "COALESCE(tm_update, '9000-01-01T00:00:00+00:00')",
-        _ => "COALESCE(tm_update, '9000-01-01 00:00:00')",
+        _ => "COALESCE(tm_update, CAST('9000-01-01 00:00:00' AS DATETIME(6)))",
     }
 }
 
