@@ -4,12 +4,23 @@ use clap::Parser;
 use conversation_graphql::auth::{self, Caller, Role};
 use conversation_graphql::config::TokenArgs;
 use conversation_graphql::config::{Cli, Command};
-use conversation_graphql::{app, graphql};
+use conversation_graphql::{app, graphql, transfer};
 use tracing_subscriber::EnvFilter;
 
 fn init_logging(filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+/// Logging for `import` / `export`: on standard error (standard output may be the export),
+/// without the migrator's chatter.
+fn init_tool_logging(filter: &str) {
+    let filter = EnvFilter::try_new(format!("{filter},sea_orm_migration=warn"))
+        .unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 #[tokio::main]
@@ -21,6 +32,21 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Token(args) => return mint(&cli.serve.jwt_secret, &args),
+        Command::Import(args) => {
+            init_tool_logging(&cli.serve.log);
+            return match transfer::command::run_import(&cli.serve, &args).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(err) => fail(&err),
+            };
+        }
+        Command::Export(args) => {
+            init_tool_logging(&cli.serve.log);
+            return match transfer::command::run_export(&cli.serve, &args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => fail(&err),
+            };
+        }
         Command::Migrate => {
             init_logging(&cli.serve.log);
             app::open_database(&cli.serve).await.map(|_| {
@@ -40,6 +66,11 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn fail(err: &dyn std::error::Error) -> ExitCode {
+    eprintln!("error: {err}");
+    ExitCode::FAILURE
 }
 
 /// `conversation-graphql token`: prints a token signed with `--jwt-secret`.

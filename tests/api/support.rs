@@ -93,6 +93,9 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     #[allow(dead_code)]
     pub backend: Backend,
+    /// A URL that reaches this test's database from another pool or process.
+    #[allow(dead_code)]
+    pub url: String,
     _cleanup: Cleanup,
 }
 
@@ -120,7 +123,7 @@ impl TestApp {
             .with_test_writer()
             .with_env_filter("warn")
             .try_init();
-        let (db, cleanup) = match backend {
+        let (db, url, cleanup) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("cg-test-{}.db", Uuid::new_v4()));
                 let url = format!("sqlite://{}?mode=rwc", path.display());
@@ -129,7 +132,7 @@ impl TestApp {
                     ..PoolSettings::default()
                 };
                 let db = db::connect(&url, &settings).await.expect("open sqlite");
-                (db, Cleanup::File(path))
+                (db, url, Cleanup::File(path))
             }
             Backend::Postgres => {
                 let url = std::env::var("TEST_POSTGRES_URL").ok()?;
@@ -148,7 +151,9 @@ impl TestApp {
                     ..PoolSettings::default()
                 };
                 let db = db::connect(&url, &settings).await.expect("connect");
-                (db, Cleanup::Schema { url, schema })
+                let sep = if url.contains('?') { '&' } else { '?' };
+                let own = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+                (db, own, Cleanup::Schema { url, schema })
             }
             Backend::MySql => {
                 let url = std::env::var("TEST_MYSQL_URL").ok()?;
@@ -165,10 +170,9 @@ impl TestApp {
                     max_connections: 4,
                     ..PoolSettings::default()
                 };
-                let db = db::connect(&with_database(&url, &database), &settings)
-                    .await
-                    .expect("connect");
-                (db, Cleanup::Database { url, database })
+                let own = with_database(&url, &database);
+                let db = db::connect(&own, &settings).await.expect("connect");
+                (db, own, Cleanup::Database { url, database })
             }
         };
         db::migrate(&db).await.expect("migrate");
@@ -178,6 +182,7 @@ impl TestApp {
             token: None,
             db,
             backend,
+            url,
             _cleanup: cleanup,
         })
     }
