@@ -11,4 +11,5 @@ mod limits;
 mod paging;
 mod process;
 mod schema;
+mod transfer;
 mod validation;
