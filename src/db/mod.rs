@@ -7,6 +7,7 @@ pub mod entity;
 mod filter;
 mod order;
 mod store;
+mod value;
 
 pub use store::{BatchOutcome, ConversationStore, OnExisting, Page, StoreError};
 

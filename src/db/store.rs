@@ -9,13 +9,14 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
     DbErr, EntityTrait, IntoActiveModel, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Statement, TransactionTrait, Value,
+    QuerySelect, QueryTrait, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
 use super::entity::{self, Column, Entity, Model};
 use super::filter::compile;
 use super::order::{beyond, key_expr, position, sql_order};
+use super::value::{bindable, optional_time, time};
 use crate::domain::filter::{Field, PageQuery, Position, Predicate};
 use crate::domain::{
     happened, now, Address, AddressType, Conversation, ConversationPatch, ConversationType,
@@ -272,7 +273,8 @@ impl ConversationStore {
             txn.commit().await?;
             return Ok(found);
         }
-        let mut update = Entity::update_many().col_expr(Column::TmUpdate, Expr::val(now()));
+        let mut update =
+            Entity::update_many().col_expr(Column::TmUpdate, Expr::val(time(now(), backend)));
         if let Some(name) = patch.name {
             update = update.col_expr(Column::Name, Expr::val(name));
         }
@@ -332,6 +334,7 @@ impl ConversationStore {
         scope: &Predicate,
         deleted: bool,
     ) -> Result<Option<Conversation>, DbErr> {
+        let backend = self.backend();
         let txn = self.db.begin().await?;
         let Some(mut found) = find(&txn, id, scope).await? else {
             txn.rollback().await?;
@@ -340,33 +343,15 @@ impl ConversationStore {
         if found.tm_delete.is_some() != deleted {
             let at = deleted.then(now);
             let stmt = Entity::update_many()
-                .col_expr(Column::TmDelete, Expr::val(Value::from(at)))
+                .col_expr(Column::TmDelete, Expr::val(optional_time(at, backend)))
                 .filter(Column::Id.eq(id))
-                .build(txn.get_database_backend());
-            txn.execute_raw(bindable(stmt)).await?;
+                .build(backend);
+            txn.execute_raw(stmt).await?;
             found.tm_delete = at;
         }
         txn.commit().await?;
         Ok(Some(found))
     }
-}
-
-/// A statement as it must be sent. MySQL/MariaDB: sqlx sends a `DateTime<Utc>` as a TIMESTAMP
-/// parameter, which the server passes through the TIMESTAMP range (1970 to 2038) when it stores
-/// it in a DATETIME column: anything later, the `9999-01-01` sentinel included, is silently
-/// stored as NULL. Sent as a DATETIME (the naive UTC time), every value is kept. Comparisons are
-/// not affected, so only writes go through here.
-fn bindable(mut stmt: Statement) -> Statement {
-    if stmt.db_backend == DbBackend::MySql {
-        if let Some(values) = &mut stmt.values {
-            for v in &mut values.0 {
-                if let Value::ChronoDateTimeUtc(t) = v {
-                    *v = Value::ChronoDateTime(t.map(|t| t.naive_utc()));
-                }
-            }
-        }
-    }
-    stmt
 }
 
 async fn existing_ids<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {

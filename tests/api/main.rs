@@ -11,5 +11,6 @@ mod limits;
 mod paging;
 mod process;
 mod schema;
+mod storage;
 mod transfer;
 mod validation;
