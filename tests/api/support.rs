@@ -50,6 +50,44 @@ fn run_detached(url: String, sql: String) {
     .join();
 }
 
+/// Drops a MySQL test database. A failed test may leave a transaction open on one of its
+/// connections (the pool closes them lazily), and `DROP DATABASE` would wait for it for as long
+/// as `lock_wait_timeout` (a year): the test's own connections are killed first.
+fn drop_mysql_database(url: String, database: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let Ok(conn) = db::connect(&url, &PoolSettings::default()).await else {
+                return;
+            };
+            let ours = sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                format!(
+                    "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{database}' \
+                     AND ID <> CONNECTION_ID()"
+                ),
+            );
+            if let Ok(rows) = conn.query_all_raw(ours).await {
+                for row in rows {
+                    if let Ok(id) = row.try_get_by_index::<i64>(0) {
+                        let _ = conn
+                            .execute_unprepared(&format!("KILL CONNECTION {id}"))
+                            .await;
+                    }
+                }
+            }
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {database}"))
+                .await;
+            let _ = conn.close().await;
+        });
+    })
+    .join();
+}
+
 /// `url` with its database (the path) replaced by `database`; the query string is kept.
 pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
@@ -76,11 +114,12 @@ impl Drop for Cleanup {
             Cleanup::Schema { url, schema } => {
                 run_detached(
                     url.clone(),
-                    format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                    // A failed test may leave a transaction open (see `drop_mysql_database`).
+                    format!("SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {schema} CASCADE"),
                 );
             }
             Cleanup::Database { url, database } => {
-                run_detached(url.clone(), format!("DROP DATABASE IF EXISTS {database}"));
+                drop_mysql_database(url.clone(), database.clone());
             }
         }
     }
