@@ -13,9 +13,9 @@ fn init_logging(filter: &str) {
 }
 
 /// Logging for `import` / `export`: on standard error (standard output may be the export),
-/// without the migrator's chatter.
+/// without the migrator's and the database's chatter.
 fn init_tool_logging(filter: &str) {
-    let filter = EnvFilter::try_new(format!("{filter},sea_orm_migration=warn"))
+    let filter = EnvFilter::try_new(format!("{filter},sea_orm_migration=warn,sqlx=warn"))
         .unwrap_or_else(|_| EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

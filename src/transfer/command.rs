@@ -49,7 +49,8 @@ pub async fn run_import(config: &ServeConfig, args: &ImportArgs) -> Result<bool,
     match result {
         Ok(summary) => {
             let secs = progress.elapsed().as_secs_f64();
-            let rate = (summary.inserted + summary.replaced) as f64 / secs.max(1e-9);
+            let handled = summary.read - summary.not_written();
+            let rate = handled as f64 / secs.max(1e-9);
             eprintln!("import: {summary} in {secs:.1} s ({rate:.0} records/s)");
             if let Some(at) = summary.stopped_at {
                 eprintln!(

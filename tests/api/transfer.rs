@@ -491,3 +491,36 @@ crate::backend_tests!(
     imports_5000_records,
     the_binary_imports_and_exports,
 );
+
+/// The import rate on 100,000 records, on every configured backend. Not part of the suite (it
+/// measures, it checks little); run it in release mode:
+/// `cargo test --release --test api import_rate_100k -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement: run it on purpose, in release mode"]
+async fn import_rate_100k() {
+    const N: u128 = 100_000;
+    let text = ndjson(&(0..N).map(record).collect::<Vec<_>>());
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::MySql] {
+        let Some(app) = TestApp::with_options(backend, AppOptions::default()).await else {
+            eprintln!("{backend:?}: not configured");
+            continue;
+        };
+        let started = std::time::Instant::now();
+        let summary = import(&app, &text, ImportOptions::default()).await;
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(summary.inserted, N as u64);
+        eprintln!(
+            "{backend:?}: import of {N} records ({} MB of NDJSON) in {secs:.2} s: {:.0} records/s",
+            text.len() / 1_000_000,
+            N as f64 / secs
+        );
+        let started = std::time::Instant::now();
+        let exported = export_all(&app, true).await;
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(exported.lines().count(), N as usize);
+        eprintln!(
+            "{backend:?}: export of {N} records in {secs:.2} s: {:.0} records/s",
+            N as f64 / secs
+        );
+    }
+}
