@@ -18,7 +18,7 @@ fn id(n: u128) -> String {
 
 /// A valid record in the source platform's shape; odd `n` use the ISO time form.
 fn record(n: u128) -> Value {
-    let (create, update) = if n % 2 == 0 {
+    let (create, update) = if n.is_multiple_of(2) {
         (
             format!(
                 "2022-06-23 05:{:02}:{:02}.{:06}",
