@@ -145,6 +145,23 @@ pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, S
     Ok(conn)
 }
 
+/// Opens and migrates the configured database for a command-line tool (`import`, `export`):
+/// a small pool and no statement timeout (a batch may take longer than a request may).
+pub async fn open_database_for_tool(
+    config: &ServeConfig,
+) -> Result<DatabaseConnection, StartError> {
+    let settings = PoolSettings {
+        max_connections: 2,
+        acquire_timeout: Duration::from_secs(30),
+        ..PoolSettings::default()
+    };
+    let conn = db::connect(&config.database_url, &settings)
+        .await
+        .map_err(StartError::Database)?;
+    db::migrate(&conn).await.map_err(StartError::Migration)?;
+    Ok(conn)
+}
+
 /// The token verifier the configuration asks for, if any.
 pub fn verifier(config: &ServeConfig) -> Result<Option<Verifier>, StartError> {
     if let Some(secret) = &config.jwt_secret {

@@ -30,6 +30,41 @@ pub enum Command {
     /// Mint an HS256 token with the configured `--jwt-secret`, e.g. to paste into GraphiQL's
     /// headers as `{"Authorization": "Bearer <token>"}`.
     Token(TokenArgs),
+    /// Import conversations from the source platform's JSON: a JSON array, an object with a
+    /// `result` array (the REST list response), or NDJSON. Ids and timestamps are kept; an id
+    /// that is already stored is skipped (or replaced with `--upsert`).
+    Import(ImportArgs),
+    /// Export conversations as NDJSON in the same shape (RFC 3339 times, `null` for "not yet").
+    Export(ExportArgs),
+}
+
+/// What to import and how.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The file to read; `-` reads standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: String,
+    /// Replace a stored conversation that has a record's id (default: skip the record).
+    #[arg(long, env = "IMPORT_UPSERT")]
+    pub upsert: bool,
+    /// Skip bad records (each is reported) instead of stopping at the first batch with one.
+    #[arg(long, env = "IMPORT_KEEP_GOING")]
+    pub keep_going: bool,
+    /// Records per transaction: a batch with a bad record writes nothing.
+    #[arg(long, env = "IMPORT_BATCH_SIZE", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub batch_size: u64,
+}
+
+/// What to export.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Soft-deleted conversations too.
+    #[arg(long)]
+    pub include_deleted: bool,
+    /// The file to write (replaced if it exists); standard output when left out or `-`.
+    #[arg(value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// Claims of a minted token.
@@ -72,7 +107,8 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "sqlite://conversations.db?mode=rwc"
+        default_value = "sqlite://conversations.db?mode=rwc",
+        global = true
     )]
     pub database_url: String,
 
@@ -180,6 +216,6 @@ pub struct ServeConfig {
     pub log_format: String,
 
     /// Log filter in `RUST_LOG` syntax (e.g. `info`, `debug,sqlx=warn`).
-    #[arg(long, env = "LOG", default_value = "info")]
+    #[arg(long, env = "LOG", default_value = "info", global = true)]
     pub log: String,
 }

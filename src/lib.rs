@@ -6,6 +6,7 @@
 //! - [`db`]: entities, migrations and every query;
 //! - [`graphql`]: the schema and resolvers;
 //! - [`http`]: the router, GraphQL over HTTP, GraphiQL, health;
+//! - [`transfer`]: import and export in the source platform's JSON shape;
 //! - [`error`]: the one error type and its codes;
 //! - [`app`]: wiring and running.
 
@@ -19,3 +20,4 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod transfer;

@@ -8,7 +8,7 @@ use clap::Parser;
 use conversation_graphql::auth::{self, Caller, Role};
 use conversation_graphql::config::TokenArgs;
 use conversation_graphql::config::{Cli, Command};
-use conversation_graphql::{app, graphql};
+use conversation_graphql::{app, graphql, transfer};
 use tracing_subscriber::EnvFilter;
 
 fn init_logging(filter: &str, format: &str) {
@@ -22,6 +22,17 @@ fn init_logging(filter: &str, format: &str) {
     }
 }
 
+/// Logging for `import` / `export`: on standard error (standard output may be the export),
+/// without the migrator's and the database's chatter.
+fn init_tool_logging(filter: &str) {
+    let filter = EnvFilter::try_new(format!("{filter},sea_orm_migration=warn,sqlx=warn"))
+        .unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,6 +42,21 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Token(args) => return mint(&cli.serve.jwt_secret, &args),
+        Command::Import(args) => {
+            init_tool_logging(&cli.serve.log);
+            return match transfer::command::run_import(&cli.serve, &args).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(err) => fail(&err),
+            };
+        }
+        Command::Export(args) => {
+            init_tool_logging(&cli.serve.log);
+            return match transfer::command::run_export(&cli.serve, &args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => fail(&err),
+            };
+        }
         Command::Migrate => {
             init_logging(&cli.serve.log, &cli.serve.log_format);
             app::open_database(&cli.serve).await.map(|_| {
@@ -50,6 +76,11 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn fail(err: &dyn std::error::Error) -> ExitCode {
+    eprintln!("error: {err}");
+    ExitCode::FAILURE
 }
 
 /// `conversation-graphql token`: prints a token signed with `--jwt-secret`.

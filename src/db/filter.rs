@@ -10,6 +10,7 @@ use sea_orm::{Condition, DbBackend, Value};
 use uuid::Uuid;
 
 use super::entity::Column;
+use super::value::time;
 use crate::domain::filter::{Cmp, Field, Predicate, Scalar, TextMatch};
 use crate::domain::NOT_YET_YEAR;
 
@@ -46,7 +47,7 @@ pub(super) fn column(field: Field) -> Column {
 }
 
 /// The condition "this field has a value", or `None` for fields that always have one.
-pub(super) fn is_set(field: Field) -> Option<Expr> {
+pub(super) fn is_set(field: Field, backend: DbBackend) -> Option<Expr> {
     let col = Expr::col(column(field));
     match field {
         Field::OwnerId => Some(
@@ -58,24 +59,24 @@ pub(super) fn is_set(field: Field) -> Option<Expr> {
         Field::TmUpdate | Field::TmDelete => Some(
             col.clone()
                 .is_not_null()
-                .and(col.lt(Value::from(not_yet_threshold()))),
+                .and(col.lt(time(not_yet_threshold(), backend))),
         ),
         _ => None,
     }
 }
 
-fn guarded(field: Field, test: Expr) -> Expr {
-    match is_set(field) {
+fn guarded(field: Field, test: Expr, backend: DbBackend) -> Expr {
+    match is_set(field, backend) {
         Some(set) => set.and(test),
         None => test,
     }
 }
 
-fn value(v: &Scalar) -> Value {
+fn value(v: &Scalar, backend: DbBackend) -> Value {
     match v {
         Scalar::Uuid(u) => Value::Uuid(Some(*u)),
         Scalar::Text(s) => Value::from(s.clone()),
-        Scalar::Time(t) => Value::from(*t),
+        Scalar::Time(t) => time(*t, backend),
     }
 }
 
@@ -120,14 +121,19 @@ pub(super) fn compile(predicate: &Predicate, backend: DbBackend) -> Condition {
 
 fn leaf_expr(leaf: &Predicate, backend: DbBackend) -> Expr {
     match leaf {
-        Predicate::Eq(field, v) => guarded(*field, Expr::col(column(*field)).eq(value(v))),
+        Predicate::Eq(field, v) => guarded(
+            *field,
+            Expr::col(column(*field)).eq(value(v, backend)),
+            backend,
+        ),
         Predicate::In(field, vs) => {
             if vs.is_empty() {
                 always(false)
             } else {
                 guarded(
                     *field,
-                    Expr::col(column(*field)).is_in(vs.iter().map(value)),
+                    Expr::col(column(*field)).is_in(vs.iter().map(|v| value(v, backend))),
+                    backend,
                 )
             }
         }
@@ -146,20 +152,20 @@ fn leaf_expr(leaf: &Predicate, backend: DbBackend) -> Expr {
             };
             let test =
                 Expr::cust_with_exprs(template, [Expr::col(column(*field)), Expr::val(pattern)]);
-            guarded(*field, test)
+            guarded(*field, test, backend)
         }
         Predicate::Compare(field, cmp, at) => {
             let col = Expr::col(column(*field));
-            let v = Value::from(*at);
+            let v = time(*at, backend);
             let test = match cmp {
                 Cmp::Gt => col.gt(v),
                 Cmp::Gte => col.gte(v),
                 Cmp::Lt => col.lt(v),
                 Cmp::Lte => col.lte(v),
             };
-            guarded(*field, test)
+            guarded(*field, test, backend)
         }
-        Predicate::IsNull(field, null) => match (is_set(*field), null) {
+        Predicate::IsNull(field, null) => match (is_set(*field, backend), null) {
             (Some(set), true) => set.not(),
             (Some(set), false) => set,
             (None, null) => always(!null),

@@ -7,13 +7,17 @@ pub mod entity;
 mod filter;
 mod order;
 mod store;
+mod value;
 
-pub use store::{ConversationStore, Page, StoreError};
+pub use store::{BatchOutcome, ConversationStore, OnExisting, Page, StoreError};
 
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::mysql::MySql;
+use sea_orm::sqlx::pool::PoolOptions;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::{AssertSqlSafe, Executor};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 
 /// How to open the pool.
@@ -23,7 +27,9 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
     /// PostgreSQL: the `search_path` of every connection (tests use one schema each).
     pub schema: Option<String>,
-    /// PostgreSQL: the server cancels any statement running longer (`statement_timeout`).
+    /// The server cancels any statement running longer: PostgreSQL's `statement_timeout`,
+    /// MariaDB's `max_statement_time` (MySQL's `max_execution_time`, which covers `SELECT`s
+    /// only). SQLite has none: there the request timeout drops the statement.
     pub statement_timeout: Option<Duration>,
 }
 
@@ -53,12 +59,32 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
                 .foreign_keys(true)
         });
     if let Some(timeout) = settings.statement_timeout {
-        opts.statement_timeout(timeout);
+        opts.statement_timeout(timeout)
+            .map_sqlx_mysql_pool_opts(move |pool| mysql_statement_timeout(pool, timeout));
     }
     if let Some(schema) = &settings.schema {
         opts.set_schema_search_path(schema.clone());
     }
     Database::connect(opts).await
+}
+
+/// Sets the statement timeout of every new MySQL/MariaDB connection (SeaORM sets it for
+/// PostgreSQL only).
+fn mysql_statement_timeout(pool: PoolOptions<MySql>, timeout: Duration) -> PoolOptions<MySql> {
+    pool.after_connect(move |conn, _meta| {
+        Box::pin(async move {
+            let mariadb = format!(
+                "SET SESSION max_statement_time = {:.3}",
+                timeout.as_secs_f64()
+            );
+            if conn.execute(AssertSqlSafe(mariadb)).await.is_err() {
+                // MySQL has no max_statement_time; its max_execution_time is in milliseconds.
+                let mysql = format!("SET SESSION max_execution_time = {}", timeout.as_millis());
+                conn.execute(AssertSqlSafe(mysql)).await?;
+            }
+            Ok(())
+        })
+    })
 }
 
 /// Applies every pending migration.

@@ -5,6 +5,7 @@ use sea_orm::{DbBackend, Value};
 
 use super::entity::{Column, Model};
 use super::filter::not_yet_threshold;
+use super::value::time;
 use crate::domain::filter::{Direction, Order, OrderField, Position, SortKey};
 
 /// `orderBy: TM_UPDATE` sorts on `tm_update` with NULL read as the far future. The text must
@@ -14,7 +15,7 @@ fn tm_update_key_sql(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Postgres => "COALESCE(tm_update, TIMESTAMPTZ '9000-01-01 00:00:00+00')",
         DbBackend::Sqlite => "COALESCE(tm_update, '9000-01-01T00:00:00+00:00')",
-        _ => "COALESCE(tm_update, '9000-01-01 00:00:00')",
+        _ => "COALESCE(tm_update, CAST('9000-01-01 00:00:00' AS DATETIME(6)))",
     }
 }
 
@@ -40,9 +41,9 @@ pub(super) fn position(field: OrderField, row: &Model) -> Position {
     Position { key, id: row.id }
 }
 
-fn key_value(key: &SortKey) -> Value {
+fn key_value(key: &SortKey, backend: DbBackend) -> Value {
     match key {
-        SortKey::Time(t) => Value::from(*t),
+        SortKey::Time(t) => time(*t, backend),
         SortKey::Text(s) => Value::from(s.clone()),
     }
 }
@@ -53,7 +54,7 @@ pub(super) fn beyond(order: Order, pos: &Position, forward: bool, backend: DbBac
     let greater = (order.direction == Direction::Asc) == forward;
     let key = key_expr(order.field, backend);
     let id = Expr::col(Column::Id);
-    let (kv, iv) = (key_value(&pos.key), Value::Uuid(Some(pos.id)));
+    let (kv, iv) = (key_value(&pos.key, backend), Value::Uuid(Some(pos.id)));
     match backend {
         // Row values: one range scan on the (key, id) index.
         DbBackend::Postgres | DbBackend::Sqlite => {

@@ -116,6 +116,33 @@ impl NewConversation {
             peer: input.peer.parse("peer")?,
         })
     }
+
+    /// The stored conversation this becomes, with its identity and timestamps (the store's
+    /// for a new one; the source's for an imported one). "Not yet" sentinels are read as
+    /// `None` (see [`super::happened`]).
+    pub fn into_conversation(
+        self,
+        id: Uuid,
+        tm_create: DateTime<Utc>,
+        tm_update: Option<DateTime<Utc>>,
+        tm_delete: Option<DateTime<Utc>>,
+    ) -> Conversation {
+        Conversation {
+            id,
+            customer_id: self.customer_id,
+            owner_id: self.owner_id,
+            account_id: self.account_id,
+            name: self.name,
+            detail: self.detail,
+            kind: self.kind,
+            dialog_id: self.dialog_id,
+            self_address: self.self_address,
+            peer: self.peer,
+            tm_create,
+            tm_update: super::happened(tm_update),
+            tm_delete: super::happened(tm_delete),
+        }
+    }
 }
 
 /// What happens to the owner in an update.

@@ -13,6 +13,8 @@ mod persisted;
 mod process;
 mod replicas;
 mod schema;
+mod storage;
 mod subscriptions;
+mod transfer;
 mod validation;
 mod ws_client;

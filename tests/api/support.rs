@@ -1,8 +1,9 @@
 //! The test harness: a fresh database per test, the real router, real GraphQL documents.
 //!
-//! Every test runs on SQLite (a new file) and, when `TEST_POSTGRES_URL` is set, on PostgreSQL
-//! (a new schema, dropped afterwards). Tests are written once as `async fn name(app: TestApp)`
-//! and listed in `backend_tests!`, which makes one `#[tokio::test]` per backend.
+//! Every test runs on SQLite (a new file); when `TEST_POSTGRES_URL` is set, on PostgreSQL (a new
+//! schema, dropped afterwards); and when `TEST_MYSQL_URL` is set, on MySQL/MariaDB (a new
+//! database, dropped afterwards). Tests are written once as `async fn name(app: TestApp)` and
+//! listed in `backend_tests!`, which makes one `#[tokio::test]` per backend.
 
 use std::path::PathBuf;
 
@@ -11,9 +12,9 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use conversation_graphql::app::{self, AppOptions};
-use conversation_graphql::db::{self, entity, PoolSettings};
+use conversation_graphql::db::{self, entity, ConversationStore, PoolSettings};
 use http_body_util::BodyExt;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -22,12 +23,82 @@ use uuid::Uuid;
 pub enum Backend {
     Sqlite,
     Postgres,
+    MySql,
 }
 
 /// Removes the test's database when the test ends.
 enum Cleanup {
     File(PathBuf),
     Schema { url: String, schema: String },
+    Database { url: String, database: String },
+}
+
+/// Runs `sql` on a fresh pool for `url`, from a runtime of its own (`Drop` can't await).
+fn run_detached(url: String, sql: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            if let Ok(conn) = db::connect(&url, &PoolSettings::default()).await {
+                let _ = conn.execute_unprepared(&sql).await;
+                let _ = conn.close().await;
+            }
+        });
+    })
+    .join();
+}
+
+/// Drops a MySQL test database. A failed test may leave a transaction open on one of its
+/// connections (the pool closes them lazily), and `DROP DATABASE` would wait for it for as long
+/// as `lock_wait_timeout` (a year): the test's own connections are killed first.
+fn drop_mysql_database(url: String, database: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let Ok(conn) = db::connect(&url, &PoolSettings::default()).await else {
+                return;
+            };
+            let ours = sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                format!(
+                    "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{database}' \
+                     AND ID <> CONNECTION_ID()"
+                ),
+            );
+            if let Ok(rows) = conn.query_all_raw(ours).await {
+                for row in rows {
+                    if let Ok(id) = row.try_get_by_index::<i64>(0) {
+                        let _ = conn
+                            .execute_unprepared(&format!("KILL CONNECTION {id}"))
+                            .await;
+                    }
+                }
+            }
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {database}"))
+                .await;
+            let _ = conn.close().await;
+        });
+    })
+    .join();
+}
+
+/// `url` with its database (the path) replaced by `database`; the query string is kept.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let host_start = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[host_start..]
+        .find('/')
+        .map_or(base.len(), |i| host_start + i);
+    format!("{}/{database}{query}", &base[..host_end])
 }
 
 impl Drop for Cleanup {
@@ -41,25 +112,14 @@ impl Drop for Cleanup {
                 }
             }
             Cleanup::Schema { url, schema } => {
-                let (url, schema) = (url.clone(), schema.clone());
-                // Drop can't await: drop the schema from a runtime of its own.
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("runtime");
-                    rt.block_on(async {
-                        if let Ok(conn) = db::connect(&url, &PoolSettings::default()).await {
-                            let _ = conn
-                                .execute_unprepared(&format!(
-                                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                                ))
-                                .await;
-                            let _ = conn.close().await;
-                        }
-                    });
-                })
-                .join();
+                run_detached(
+                    url.clone(),
+                    // A failed test may leave a transaction open (see `drop_mysql_database`).
+                    format!("SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                );
+            }
+            Cleanup::Database { url, database } => {
+                drop_mysql_database(url.clone(), database.clone());
             }
         }
     }
@@ -74,6 +134,9 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     #[allow(dead_code)]
     pub backend: Backend,
+    /// A URL that reaches this test's database from another pool or process.
+    #[allow(dead_code)]
+    pub url: String,
     _cleanup: Cleanup,
 }
 
@@ -101,7 +164,7 @@ impl TestApp {
             .with_test_writer()
             .with_env_filter("warn")
             .try_init();
-        let (db, cleanup) = match backend {
+        let (db, url, cleanup) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("cg-test-{}.db", Uuid::new_v4()));
                 let url = format!("sqlite://{}?mode=rwc", path.display());
@@ -110,7 +173,7 @@ impl TestApp {
                     ..PoolSettings::default()
                 };
                 let db = db::connect(&url, &settings).await.expect("open sqlite");
-                (db, Cleanup::File(path))
+                (db, url, Cleanup::File(path))
             }
             Backend::Postgres => {
                 let url = std::env::var("TEST_POSTGRES_URL").ok()?;
@@ -131,7 +194,28 @@ impl TestApp {
                 let db = db::connect(&url, &settings).await.expect("connect");
                 // Tests share the database: each listens on a channel of its own.
                 options.events_channel = format!("events_{schema}");
-                (db, Cleanup::Schema { url, schema })
+                let sep = if url.contains('?') { '&' } else { '?' };
+                let own = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+                (db, own, Cleanup::Schema { url, schema })
+            }
+            Backend::MySql => {
+                let url = std::env::var("TEST_MYSQL_URL").ok()?;
+                let database = format!("t_{}", Uuid::new_v4().simple());
+                let admin = db::connect(&url, &PoolSettings::default())
+                    .await
+                    .expect("connect to TEST_MYSQL_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {database}"))
+                    .await
+                    .expect("create database");
+                let _ = admin.close().await;
+                let settings = PoolSettings {
+                    max_connections: 4,
+                    ..PoolSettings::default()
+                };
+                let own = with_database(&url, &database);
+                let db = db::connect(&own, &settings).await.expect("connect");
+                (db, own, Cleanup::Database { url, database })
             }
         };
         db::migrate(&db).await.expect("migrate");
@@ -142,6 +226,7 @@ impl TestApp {
             token: None,
             db,
             backend,
+            url,
             _cleanup: cleanup,
         })
     }
@@ -262,34 +347,11 @@ impl TestApp {
             .expect("snapshot")
     }
 
-    /// Stores a row directly (for timestamps the API never lets a client choose).
+    /// Stores a row directly (for timestamps the API never lets a client choose, legacy
+    /// sentinels and nil owners).
     pub async fn insert_raw(&self, row: entity::Model) {
-        let am = entity::ActiveModel {
-            id: Set(row.id),
-            customer_id: Set(row.customer_id),
-            owner_type: Set(row.owner_type),
-            owner_id: Set(row.owner_id),
-            account_id: Set(row.account_id),
-            name: Set(row.name),
-            detail: Set(row.detail),
-            kind: Set(row.kind),
-            dialog_id: Set(row.dialog_id),
-            self_type: Set(row.self_type),
-            self_target: Set(row.self_target),
-            self_target_name: Set(row.self_target_name),
-            self_name: Set(row.self_name),
-            self_detail: Set(row.self_detail),
-            peer_type: Set(row.peer_type),
-            peer_target: Set(row.peer_target),
-            peer_target_name: Set(row.peer_target_name),
-            peer_name: Set(row.peer_name),
-            peer_detail: Set(row.peer_detail),
-            tm_create: Set(row.tm_create),
-            tm_update: Set(row.tm_update),
-            tm_delete: Set(row.tm_delete),
-        };
-        entity::Entity::insert(am)
-            .exec_without_returning(&self.db)
+        ConversationStore::new(self.db.clone())
+            .insert_models(&[row])
             .await
             .expect("insert raw row");
     }
@@ -409,6 +471,22 @@ macro_rules! backend_tests {
                     {
                         Some(app) => super::$name(app).await,
                         None => eprintln!("TEST_POSTGRES_URL not set: skipped on PostgreSQL"),
+                    }
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    match $crate::support::TestApp::with_options(
+                        $crate::support::Backend::MySql,
+                        super::$opts(),
+                    )
+                    .await
+                    {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("TEST_MYSQL_URL not set: skipped on MySQL"),
                     }
                 }
             )*
