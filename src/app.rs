@@ -138,7 +138,14 @@ pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, S
         schema: config.db_schema.clone(),
         ..PoolSettings::default()
     };
-    let conn = db::connect(&config.database_url, &settings)
+    connect_and_migrate(&config.database_url, &settings).await
+}
+
+async fn connect_and_migrate(
+    url: &str,
+    settings: &PoolSettings,
+) -> Result<DatabaseConnection, StartError> {
+    let conn = db::connect(url, settings)
         .await
         .map_err(StartError::Database)?;
     db::migrate(&conn).await.map_err(StartError::Migration)?;
@@ -153,13 +160,10 @@ pub async fn open_database_for_tool(
     let settings = PoolSettings {
         max_connections: 2,
         acquire_timeout: Duration::from_secs(30),
+        schema: config.db_schema.clone(),
         ..PoolSettings::default()
     };
-    let conn = db::connect(&config.database_url, &settings)
-        .await
-        .map_err(StartError::Database)?;
-    db::migrate(&conn).await.map_err(StartError::Migration)?;
-    Ok(conn)
+    connect_and_migrate(&config.database_url, &settings).await
 }
 
 /// The token verifier the configuration asks for, if any.

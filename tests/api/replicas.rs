@@ -29,12 +29,7 @@ struct Schema {
 impl Schema {
     async fn create(url: &str) -> Schema {
         let name = format!("r_{}", uuid::Uuid::new_v4().simple());
-        let admin = db::connect(url, &PoolSettings::default()).await.unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE SCHEMA {name}"))
-            .await
-            .unwrap();
-        let _ = admin.close().await;
+        admin_execute(url, &format!("CREATE SCHEMA {name}")).await;
         Schema {
             url: url.to_owned(),
             name,
@@ -42,13 +37,11 @@ impl Schema {
     }
 
     async fn drop_now(self) {
-        let admin = db::connect(&self.url, &PoolSettings::default())
-            .await
-            .unwrap();
-        let _ = admin
-            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
-            .await;
-        let _ = admin.close().await;
+        admin_execute(
+            &self.url,
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+        )
+        .await;
     }
 }
 

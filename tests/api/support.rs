@@ -178,14 +178,7 @@ impl TestApp {
             Backend::Postgres => {
                 let url = std::env::var("TEST_POSTGRES_URL").ok()?;
                 let schema = format!("t_{}", Uuid::new_v4().simple());
-                let admin = db::connect(&url, &PoolSettings::default())
-                    .await
-                    .expect("connect to TEST_POSTGRES_URL");
-                admin
-                    .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
-                    .await
-                    .expect("create schema");
-                let _ = admin.close().await;
+                admin_execute(&url, &format!("CREATE SCHEMA {schema}")).await;
                 let settings = PoolSettings {
                     max_connections: 4,
                     schema: Some(schema.clone()),
@@ -201,14 +194,7 @@ impl TestApp {
             Backend::MySql => {
                 let url = std::env::var("TEST_MYSQL_URL").ok()?;
                 let database = format!("t_{}", Uuid::new_v4().simple());
-                let admin = db::connect(&url, &PoolSettings::default())
-                    .await
-                    .expect("connect to TEST_MYSQL_URL");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {database}"))
-                    .await
-                    .expect("create database");
-                let _ = admin.close().await;
+                admin_execute(&url, &format!("CREATE DATABASE {database}")).await;
                 let settings = PoolSettings {
                     max_connections: 4,
                     ..PoolSettings::default()
@@ -618,4 +604,17 @@ pub fn bearer_for(
     )
     .expect("mint");
     format!("Bearer {token}")
+}
+
+/// Runs one statement on a short-lived connection to `url` (creating test schemas and
+/// databases).
+pub async fn admin_execute(url: &str, sql: &str) {
+    let admin = db::connect(url, &PoolSettings::default())
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    admin
+        .execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let _ = admin.close().await;
 }
