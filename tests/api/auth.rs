@@ -283,20 +283,17 @@ async fn role_matrix(mut app: TestApp) {
             &format!("{role} reown b1"),
         )
         .await;
-        // Put the owner back so the agent keeps seeing a1.
-        let mut restore_owner = app.token.clone();
+        // Put the owners back so the agent keeps seeing a1.
+        let caller = app.token.clone().expect("a caller");
         app.as_caller(&superadmin());
-        app.data(
-            "mutation($id: UUID!, $o: UUID) { updateConversation(id: $id, input: { ownerId: $o }) { id } }",
-            json!({ "id": f.a1, "o": AGENT_1 }),
-        )
-        .await;
-        app.data(
-            "mutation($id: UUID!, $o: UUID) { updateConversation(id: $id, input: { ownerId: $o }) { id } }",
-            json!({ "id": f.b1, "o": AGENT_1 }),
-        )
-        .await;
-        app.as_caller(&restore_owner.take().unwrap());
+        for id in [&f.a1, &f.b1] {
+            app.data(
+                "mutation($id: UUID!, $o: UUID) { updateConversation(id: $id, input: { ownerId: $o }) { id } }",
+                json!({ "id": id, "o": AGENT_1 }),
+            )
+            .await;
+        }
+        app.as_caller(&caller);
         for doc in [DELETE, RESTORE] {
             check(
                 &app,
