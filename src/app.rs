@@ -1,10 +1,10 @@
-//! Wiring: the shared state, the router, and running the server.
+//! Wiring: the options of the HTTP app, building its state and router, and running the
+//! server (graceful shutdown on SIGINT/SIGTERM).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::extensions::apollo_persisted_queries::LruCacheStorage;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::Router;
@@ -12,34 +12,15 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
-use crate::config::ServeConfig;
-use crate::db::{self, ConversationStore, PoolSettings};
+use crate::config::{self, ServeConfig};
+use crate::db::{self, ConversationStore, OpenError, PoolSettings};
 use crate::events::EventBus;
-use crate::graphql::{self, Limits, Schemas};
+use crate::graphql::{self, Limits};
 use crate::http::{self, CorsOrigins};
-use crate::metrics::Metrics;
 
-/// What every handler shares. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub schemas: Schemas,
-    pub store: ConversationStore,
-    pub events: EventBus,
-    /// `None`: the server runs open.
-    pub auth: Option<Arc<Verifier>>,
-    pub limits: Arc<Limits>,
-    /// Most operations in a batched request; 0: batching is off.
-    pub max_batch: usize,
-    pub request_timeout: Duration,
-    pub ws_send_timeout: Duration,
-    pub metrics: Arc<Metrics>,
-    /// Parsed GraphQL documents by their text (async-graphql's LRU store).
-    pub documents: LruCacheStorage,
-    /// Documents that also passed full validation.
-    pub validated: LruCacheStorage,
-}
+pub use crate::http::AppState;
 
-/// Options of the HTTP app beyond the database.
+/// Options of the HTTP app beyond the database. [`Default`] gives the flags' defaults.
 #[derive(Debug, Clone)]
 pub struct AppOptions {
     pub cors: CorsOrigins,
@@ -58,16 +39,24 @@ pub struct AppOptions {
 
 impl Default for AppOptions {
     fn default() -> Self {
+        Self::from_config(&config::defaults(), None, CorsOrigins::Any)
+    }
+}
+
+impl AppOptions {
+    /// The options `config` asks for, with a verifier and CORS origins already made.
+    fn from_config(config: &ServeConfig, auth: Option<Verifier>, cors: CorsOrigins) -> Self {
+        let secs = |s: u64| Duration::from_secs(s.max(1));
         Self {
-            cors: CorsOrigins::Any,
-            limits: Limits::default(),
-            max_body_bytes: 64 * 1024,
-            auth: None,
-            max_batch: 0,
-            request_timeout: Duration::from_secs(10),
-            events_channel: "conversation_events".into(),
-            event_buffer: 1024,
-            ws_send_timeout: Duration::from_secs(10),
+            cors,
+            limits: config.limits.clone(),
+            max_body_bytes: config.max_body_bytes,
+            auth,
+            max_batch: config.max_batch,
+            request_timeout: secs(config.request_timeout_secs),
+            events_channel: config.events_channel(),
+            event_buffer: config.event_buffer,
+            ws_send_timeout: secs(config.ws_send_timeout_secs),
         }
     }
 }
@@ -77,23 +66,20 @@ pub fn router(db: DatabaseConnection, options: &AppOptions) -> Router {
     build(db, options).0
 }
 
-/// The router and the state behind it (tests publish events through `state.events`).
+/// The router and the state behind it.
 pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState) {
     let store = ConversationStore::new(db);
     let events = EventBus::for_store(&store, &options.events_channel, options.event_buffer);
-    let schemas = graphql::build_schemas(store.clone(), events.clone(), options.limits.clone());
+    let limits = Arc::new(options.limits.clone());
     let state = AppState {
-        schemas,
+        api: graphql::build(store.clone(), events.clone(), limits),
         store,
         events,
         auth: options.auth.clone().map(Arc::new),
-        limits: Arc::new(options.limits.clone()),
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
         ws_send_timeout: options.ws_send_timeout,
         metrics: Arc::default(),
-        documents: LruCacheStorage::new(256),
-        validated: LruCacheStorage::new(256),
     };
     let router = http::router(state.clone(), &options.cors)
         .layer(DefaultBodyLimit::max(options.max_body_bytes));
@@ -105,10 +91,8 @@ pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState)
 pub enum StartError {
     #[error("invalid --cors-origin {0:?}")]
     CorsOrigin(String),
-    #[error("cannot open the database: {0}")]
-    Database(#[source] sea_orm::DbErr),
-    #[error("cannot migrate the database: {0}")]
-    Migration(#[source] sea_orm::DbErr),
+    #[error(transparent)]
+    Database(#[from] OpenError),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, #[source] std::io::Error),
     #[error("server error: {0}")]
@@ -124,46 +108,18 @@ pub enum StartError {
     Unauthenticated(SocketAddr),
 }
 
-/// Opens and migrates the configured database.
+/// Opens and migrates the configured database with the server's pool.
 pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, StartError> {
+    let sqlite = config.database_url.starts_with("sqlite:");
     let settings = PoolSettings {
-        max_connections: config.db_max_connections.unwrap_or(
-            if config.database_url.starts_with("sqlite:") {
-                4
-            } else {
-                16
-            },
-        ),
+        max_connections: config
+            .db_max_connections
+            .unwrap_or(if sqlite { 4 } else { 16 }),
         statement_timeout: Some(Duration::from_secs(config.request_timeout_secs.max(1))),
         schema: config.db_schema.clone(),
         ..PoolSettings::default()
     };
-    connect_and_migrate(&config.database_url, &settings).await
-}
-
-async fn connect_and_migrate(
-    url: &str,
-    settings: &PoolSettings,
-) -> Result<DatabaseConnection, StartError> {
-    let conn = db::connect(url, settings)
-        .await
-        .map_err(StartError::Database)?;
-    db::migrate(&conn).await.map_err(StartError::Migration)?;
-    Ok(conn)
-}
-
-/// Opens and migrates the configured database for a command-line tool (`import`, `export`):
-/// a small pool and no statement timeout (a batch may take longer than a request may).
-pub async fn open_database_for_tool(
-    config: &ServeConfig,
-) -> Result<DatabaseConnection, StartError> {
-    let settings = PoolSettings {
-        max_connections: 2,
-        acquire_timeout: Duration::from_secs(30),
-        schema: config.db_schema.clone(),
-        ..PoolSettings::default()
-    };
-    connect_and_migrate(&config.database_url, &settings).await
+    Ok(db::open(&config.database_url, &settings).await?)
 }
 
 /// The token verifier the configuration asks for, if any.
@@ -200,33 +156,7 @@ fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
              can read and write every customer's conversations"
         );
     }
-    Ok(AppOptions {
-        cors,
-        max_body_bytes: config.max_body_bytes,
-        auth,
-        max_batch: config.max_batch,
-        request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
-        events_channel: config
-            .events_channel
-            .clone()
-            .unwrap_or_else(|| match &config.db_schema {
-                Some(schema) => format!("conversation_events_{schema}"),
-                None => "conversation_events".into(),
-            }),
-        event_buffer: config.event_buffer,
-        ws_send_timeout: Duration::from_secs(config.ws_send_timeout_secs.max(1)),
-        limits: Limits {
-            max_page_size: config.max_page_size,
-            max_filter_depth: config.max_filter_depth,
-            max_in_list: config.max_in_list,
-            max_depth: config.max_depth,
-            max_complexity: config.max_complexity,
-            max_aliases: config.max_aliases,
-            max_root_fields: config.max_root_fields,
-            disable_introspection: config.disable_introspection,
-            ..Limits::default()
-        },
-    })
+    Ok(AppOptions::from_config(config, auth, cors))
 }
 
 /// Runs the server until SIGINT or SIGTERM, then lets in-flight requests finish.

@@ -3,7 +3,20 @@
 
 use std::net::SocketAddr;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, FromArgMatches, Parser, Subcommand};
+
+use crate::graphql::Limits;
+
+/// The defaults of a group of flags, as clap's attributes give them (the one place they are
+/// written); the environment is not read.
+pub fn defaults<T: Args + FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults").no_binary_name(true))
+        .mut_args(|arg| arg.env(None::<&'static str>));
+    let matches = command
+        .try_get_matches_from(std::iter::empty::<String>())
+        .expect("every flag has a default");
+    T::from_arg_matches(&matches).expect("defaults parse")
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -167,33 +180,9 @@ pub struct ServeConfig {
     #[arg(long, env = "ALLOW_UNAUTHENTICATED")]
     pub allow_unauthenticated: bool,
 
-    /// Deepest nesting of fields in a query (introspection not counted).
-    #[arg(long, env = "MAX_DEPTH", default_value_t = 10)]
-    pub max_depth: usize,
-
-    /// Highest query complexity (a list counts its page size times its fields).
-    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = 10_000)]
-    pub max_complexity: usize,
-
-    /// Most aliased fields in one request.
-    #[arg(long, env = "MAX_ALIASES", default_value_t = 30)]
-    pub max_aliases: usize,
-
-    /// Most top-level fields in one request.
-    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 10)]
-    pub max_root_fields: usize,
-
-    /// Largest `first` / `last`.
-    #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 100)]
-    pub max_page_size: u64,
-
-    /// Deepest nesting of `and` / `or` / `not` in a filter.
-    #[arg(long, env = "MAX_FILTER_DEPTH", default_value_t = 5)]
-    pub max_filter_depth: usize,
-
-    /// Longest `in` / `notIn` list in a filter.
-    #[arg(long, env = "MAX_IN_LIST", default_value_t = 100)]
-    pub max_in_list: usize,
+    /// Limits on queries (depth, complexity, page sizes, filters, …).
+    #[command(flatten)]
+    pub limits: Limits,
 
     /// Most operations in one batched request (a JSON array); 0 turns batching off.
     #[arg(long, env = "MAX_BATCH", default_value_t = 0)]
@@ -207,10 +196,6 @@ pub struct ServeConfig {
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
 
-    /// Turn off introspection (`__schema`, `__type`).
-    #[arg(long, env = "DISABLE_INTROSPECTION")]
-    pub disable_introspection: bool,
-
     /// Log lines as `pretty` text or `json` (one object a line, for log collectors).
     #[arg(long, env = "LOG_FORMAT", default_value = "pretty", value_parser = ["pretty", "json"])]
     pub log_format: String,
@@ -218,4 +203,16 @@ pub struct ServeConfig {
     /// Log filter in `RUST_LOG` syntax (e.g. `info`, `debug,sqlx=warn`).
     #[arg(long, env = "LOG", default_value = "info", global = true)]
     pub log: String,
+}
+
+impl ServeConfig {
+    /// The PostgreSQL `NOTIFY` channel: `--events-channel`, or one named after the schema.
+    pub fn events_channel(&self) -> String {
+        self.events_channel
+            .clone()
+            .unwrap_or_else(|| match &self.db_schema {
+                Some(schema) => format!("conversation_events_{schema}"),
+                None => "conversation_events".into(),
+            })
+    }
 }

@@ -1,115 +1,176 @@
 //! The one error type of the API, with constructors for each code clients can see.
 //!
 //! `ApiError` deliberately has no `Display`: a resolver cannot `?` it (or a database error)
-//! into a GraphQL error by accident and leak internals. The only way out is
-//! [`From<ApiError> for async_graphql::Error`], which gives every error its `extensions.code`
-//! and turns internal failures into a bare `INTERNAL_SERVER_ERROR` after logging the cause.
+//! into a GraphQL error by accident and leak internals. The ways out are
+//! [`From<ApiError> for async_graphql::Error`] (resolvers) and [`ApiError::into_server_error`]
+//! (everything else: request errors, HTTP error bodies, WebSocket errors). Both give the error
+//! its `extensions.code`; an internal failure becomes a bare `INTERNAL_SERVER_ERROR` after its
+//! cause is logged.
 
-use async_graphql::ErrorExtensions;
+use async_graphql::{ErrorExtensionValues, ServerError, Value};
 
 use crate::db::StoreError;
 use crate::domain::Invalid;
 
-/// Stable error codes (`extensions.code`).
-pub mod code {
-    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
-    pub const NOT_FOUND: &str = "NOT_FOUND";
-    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
-    pub const FORBIDDEN: &str = "FORBIDDEN";
-    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
-    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
-    /// A subscription fell too far behind the events and was ended.
-    pub const SUBSCRIBER_TOO_SLOW: &str = "SUBSCRIBER_TOO_SLOW";
+/// Every code a client can see in `extensions.code`, and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// The client sent something the API does not accept (`extensions.field` names it).
+    BadUserInput,
+    /// No such conversation, or none the caller may see.
+    NotFound,
+    /// No valid token.
+    Unauthenticated,
+    /// The caller's role may not do this.
+    Forbidden,
+    /// Over a size limit (depth, complexity, aliases, root fields).
+    QueryTooComplex,
+    /// The write conflicts with the stored state (a stale version, a reused idempotency key).
+    Conflict,
+    /// An event cursor older than the event log's retention.
+    EventCursorExpired,
+    /// A subscriber fell too far behind the events and was ended.
+    SubscriberTooSlow,
+    /// A WebSocket connection holds as many subscriptions as it may.
+    TooManySubscriptions,
+    /// Anything the client cannot fix; the cause is logged, never sent.
+    InternalServerError,
 }
 
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::NotFound => "NOT_FOUND",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Code::Conflict => "CONFLICT",
+            Code::EventCursorExpired => "EVENT_CURSOR_EXPIRED",
+            Code::SubscriberTooSlow => "SUBSCRIBER_TOO_SLOW",
+            Code::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
+            Code::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+/// An error a client will see: a code, a message for people, and extensions for programs.
 #[derive(Debug)]
-pub enum ApiError {
-    /// The client sent a value the API does not accept; `field` is its path in the arguments.
-    BadInput {
-        field: String,
-        message: String,
-    },
-    /// No such conversation (or none the caller may see).
-    NotFound {
-        message: String,
-    },
-    Unauthenticated {
-        message: String,
-    },
-    Forbidden {
-        message: String,
-    },
-    TooComplex {
-        message: String,
-    },
-    /// A subscriber did not keep up with the events.
-    TooSlow {
-        missed: u64,
-    },
-    /// Anything the client cannot fix. The cause is logged, never sent.
-    Internal {
-        cause: String,
-    },
+pub struct ApiError {
+    code: Code,
+    message: String,
+    extensions: Vec<(&'static str, Value)>,
 }
 
 impl ApiError {
+    fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            extensions: Vec::new(),
+        }
+    }
+
+    /// The client sent a value the API does not accept; `field` is its path in the arguments.
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::BadInput {
-            field: field.into(),
-            message: message.into(),
-        }
+        let field = field.into();
+        Self::new(
+            Code::BadUserInput,
+            format!("Invalid {field}: {}", message.into()),
+        )
+        .with("field", field)
     }
 
-    pub fn not_found(what: &str) -> Self {
-        Self::NotFound {
-            message: format!("{what} not found"),
-        }
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::Forbidden {
-            message: message.into(),
-        }
-    }
-
-    pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::Unauthenticated {
-            message: message.into(),
-        }
-    }
-
-    pub fn too_complex(message: impl Into<String>) -> Self {
-        Self::TooComplex {
-            message: message.into(),
-        }
-    }
-
-    pub fn too_slow(missed: u64) -> Self {
-        Self::TooSlow { missed }
-    }
-
-    pub fn internal(cause: impl std::fmt::Debug) -> Self {
-        Self::Internal {
-            cause: format!("{cause:?}"),
-        }
+    /// A request the API refuses as a whole (no single argument is at fault).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(Code::BadUserInput, message)
     }
 
     /// A validation failure of an argument, with the argument's name in front of the path.
     pub fn invalid(argument: &str, invalid: Invalid) -> Self {
         let Invalid { field, message } = invalid.within(argument);
-        Self::BadInput { field, message }
+        Self::bad_input(field, message)
     }
 
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::BadInput { .. } => code::BAD_USER_INPUT,
-            Self::NotFound { .. } => code::NOT_FOUND,
-            Self::Unauthenticated { .. } => code::UNAUTHENTICATED,
-            Self::Forbidden { .. } => code::FORBIDDEN,
-            Self::TooComplex { .. } => code::QUERY_TOO_COMPLEX,
-            Self::TooSlow { .. } => code::SUBSCRIBER_TOO_SLOW,
-            Self::Internal { .. } => code::INTERNAL_SERVER_ERROR,
+    pub fn not_found(what: &str) -> Self {
+        Self::new(Code::NotFound, format!("{what} not found"))
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(Code::Forbidden, message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(Code::Unauthenticated, message)
+    }
+
+    pub fn too_complex(message: impl Into<String>) -> Self {
+        Self::new(Code::QueryTooComplex, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(Code::Conflict, message)
+    }
+
+    pub fn cursor_expired(message: impl Into<String>) -> Self {
+        Self::new(Code::EventCursorExpired, message)
+    }
+
+    pub fn too_slow(missed: u64) -> Self {
+        Self::new(
+            Code::SubscriberTooSlow,
+            format!(
+                "this subscriber fell {missed} events behind and is disconnected; subscribe again"
+            ),
+        )
+    }
+
+    pub fn too_many_subscriptions(limit: usize) -> Self {
+        Self::new(
+            Code::TooManySubscriptions,
+            format!("a connection may hold at most {limit} subscriptions"),
+        )
+    }
+
+    /// Anything the client cannot fix. The cause is logged here, never sent.
+    pub fn internal(cause: impl std::fmt::Debug) -> Self {
+        tracing::error!(cause = ?cause, "internal error");
+        Self::new(Code::InternalServerError, "Internal server error")
+    }
+
+    /// The request ran out of time and was cancelled (logged where that was noticed).
+    pub fn timed_out(seconds: u64) -> Self {
+        Self::new(
+            Code::InternalServerError,
+            format!("the request took longer than {seconds} s and was cancelled"),
+        )
+    }
+
+    /// The same error with one more extension (`extensions.<name>`).
+    pub fn with(mut self, name: &'static str, value: impl Into<Value>) -> Self {
+        self.extensions.push((name, value.into()));
+        self
+    }
+
+    pub fn code(&self) -> Code {
+        self.code
+    }
+
+    fn extension_values(&self) -> ErrorExtensionValues {
+        let mut ext = ErrorExtensionValues::default();
+        ext.set("code", self.code.as_str());
+        for (name, value) in &self.extensions {
+            ext.set(*name, value.clone());
         }
+        ext
+    }
+
+    /// The error as GraphQL shows it outside a resolver (request errors, HTTP error bodies,
+    /// WebSocket errors).
+    pub fn into_server_error(self) -> ServerError {
+        let mut error = ServerError::new(self.message.clone(), None);
+        error.extensions = Some(self.extension_values());
+        error
     }
 }
 
@@ -121,30 +182,19 @@ impl From<StoreError> for ApiError {
 
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
-        let code = err.code();
-        match err {
-            ApiError::BadInput { field, message } => async_graphql::Error::new(format!(
-                "Invalid {field}: {message}"
-            ))
-            .extend_with(|_, e| {
-                e.set("code", code);
-                e.set("field", field.as_str());
-            }),
-            ApiError::NotFound { message }
-            | ApiError::Unauthenticated { message }
-            | ApiError::Forbidden { message }
-            | ApiError::TooComplex { message } => {
-                async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
-            }
-            ApiError::TooSlow { missed } => async_graphql::Error::new(format!(
-                "this subscriber fell {missed} events behind and is disconnected; subscribe again"
-            ))
-            .extend_with(|_, e| e.set("code", code)),
-            ApiError::Internal { cause } => {
-                tracing::error!(%cause, "internal error");
-                async_graphql::Error::new("Internal server error")
-                    .extend_with(|_, e| e.set("code", code))
-            }
+        let extensions = err.extension_values();
+        async_graphql::Error {
+            message: err.message,
+            source: None,
+            extensions: Some(extensions),
         }
+    }
+}
+
+/// The code an error carries, if any.
+pub fn code_of(error: &ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        Value::String(s) => Some(s.as_str()),
+        _ => None,
     }
 }

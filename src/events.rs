@@ -16,16 +16,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::sqlx::PgPool;
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::db::notify::{self, Listener, Received};
 use crate::db::ConversationStore;
 use crate::domain::filter::Predicate;
-use crate::domain::{self, Address, AddressType, Conversation, ConversationType};
+use crate::domain::{self, Conversation};
 
 /// What happened to a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +63,10 @@ enum Transport {
     /// Straight into this process's broadcast.
     Local,
     /// Through PostgreSQL `NOTIFY`; the listener feeds the broadcast.
-    Postgres { pool: PgPool, channel: String },
+    Postgres {
+        db: DatabaseConnection,
+        channel: String,
+    },
 }
 
 /// Publishes events and hands out subscriptions. Cheap to clone.
@@ -96,24 +98,23 @@ impl EventBus {
     /// On PostgreSQL this spawns the listener task.
     pub fn for_store(store: &ConversationStore, channel: &str, capacity: usize) -> Self {
         let db: &DatabaseConnection = store.connection();
-        if db.get_database_backend() != DbBackend::Postgres {
+        if !notify::available(db) {
             return Self::local(capacity);
         }
         let (tx, _) = broadcast::channel(capacity.max(1));
-        let pool = db.get_postgres_connection_pool().clone();
-        tokio::spawn(listen(
-            pool.clone(),
-            channel.to_owned(),
-            tx.clone(),
-            store.clone(),
-        ));
+        tokio::spawn(listen(channel.to_owned(), tx.clone(), store.clone()));
         Self {
             tx,
             transport: Transport::Postgres {
-                pool,
+                db: db.clone(),
                 channel: channel.to_owned(),
             },
         }
+    }
+
+    /// How many subscriptions this replica is feeding right now.
+    pub fn subscriber_count(&self) -> usize {
+        self.tx.receiver_count()
     }
 
     /// A new subscription, starting with the next event.
@@ -129,112 +130,13 @@ impl EventBus {
                 // No subscribers is not an error.
                 let _ = self.tx.send(Arc::new(event));
             }
-            Transport::Postgres { pool, channel } => {
+            Transport::Postgres { db, channel } => {
                 let payload = encode(&event);
-                let sent = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(channel)
-                    .bind(&payload)
-                    .execute(pool)
-                    .await;
-                if let Err(e) = sent {
+                if let Err(e) = notify::notify(db, channel, &payload).await {
                     tracing::error!(error = %e, id = %event.conversation.id, "could not publish a conversation event");
                 }
             }
         }
-    }
-}
-
-/// A conversation on the wire (NOTIFY payloads).
-#[derive(Serialize, Deserialize)]
-struct WireConversation {
-    id: Uuid,
-    customer_id: Uuid,
-    owner_id: Option<Uuid>,
-    account_id: Uuid,
-    name: String,
-    detail: String,
-    #[serde(rename = "type")]
-    kind: String,
-    dialog_id: String,
-    #[serde(rename = "self")]
-    self_address: WireAddress,
-    peer: WireAddress,
-    tm_create: DateTime<Utc>,
-    tm_update: Option<DateTime<Utc>>,
-    tm_delete: Option<DateTime<Utc>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct WireAddress {
-    #[serde(rename = "type")]
-    kind: String,
-    target: String,
-    target_name: String,
-    name: String,
-    detail: String,
-}
-
-impl From<&Address> for WireAddress {
-    fn from(a: &Address) -> Self {
-        Self {
-            kind: a.kind.as_str().to_owned(),
-            target: a.target.clone(),
-            target_name: a.target_name.clone(),
-            name: a.name.clone(),
-            detail: a.detail.clone(),
-        }
-    }
-}
-
-impl WireAddress {
-    fn into_domain(self) -> Option<Address> {
-        Some(Address {
-            kind: AddressType::from_stored(&self.kind)?,
-            target: self.target,
-            target_name: self.target_name,
-            name: self.name,
-            detail: self.detail,
-        })
-    }
-}
-
-impl From<&Conversation> for WireConversation {
-    fn from(c: &Conversation) -> Self {
-        Self {
-            id: c.id,
-            customer_id: c.customer_id,
-            owner_id: c.owner_id,
-            account_id: c.account_id,
-            name: c.name.clone(),
-            detail: c.detail.clone(),
-            kind: c.kind.as_str().to_owned(),
-            dialog_id: c.dialog_id.clone(),
-            self_address: (&c.self_address).into(),
-            peer: (&c.peer).into(),
-            tm_create: c.tm_create,
-            tm_update: c.tm_update,
-            tm_delete: c.tm_delete,
-        }
-    }
-}
-
-impl WireConversation {
-    fn into_domain(self) -> Option<Conversation> {
-        Some(Conversation {
-            id: self.id,
-            customer_id: self.customer_id,
-            owner_id: self.owner_id,
-            account_id: self.account_id,
-            name: self.name,
-            detail: self.detail,
-            kind: ConversationType::from_stored(&self.kind)?,
-            dialog_id: self.dialog_id,
-            self_address: self.self_address.into_domain()?,
-            peer: self.peer.into_domain()?,
-            tm_create: self.tm_create,
-            tm_update: self.tm_update,
-            tm_delete: self.tm_delete,
-        })
     }
 }
 
@@ -244,7 +146,7 @@ struct Notice {
     kind: EventKind,
     at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    c: Option<WireConversation>,
+    c: Option<Conversation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id: Option<Uuid>,
 }
@@ -253,7 +155,7 @@ fn encode(event: &Event) -> String {
     let full = Notice {
         kind: event.kind,
         at: event.at,
-        c: Some((&event.conversation).into()),
+        c: Some(event.conversation.clone()),
         id: None,
     };
     let text = serde_json::to_string(&full).unwrap_or_default();
@@ -279,7 +181,7 @@ async fn decode(payload: &str, store: &ConversationStore) -> Option<Event> {
         }
     };
     let conversation = match (notice.c, notice.id) {
-        (Some(c), _) => c.into_domain()?,
+        (Some(c), _) => c,
         (None, Some(id)) => match store.get(id, &Predicate::All).await {
             Ok(found) => found?,
             Err(e) => {
@@ -297,35 +199,24 @@ async fn decode(payload: &str, store: &ConversationStore) -> Option<Event> {
 }
 
 /// The PostgreSQL listener: forwards notifications into the broadcast, reconnecting forever.
-async fn listen(
-    pool: PgPool,
-    channel: String,
-    tx: broadcast::Sender<Arc<Event>>,
-    store: ConversationStore,
-) {
+async fn listen(channel: String, tx: broadcast::Sender<Arc<Event>>, store: ConversationStore) {
+    let db = store.connection().clone();
     let mut backoff = Duration::from_millis(100);
     let mut connected_before = false;
     loop {
-        if pool.is_closed() {
+        if notify::is_closed(&db) {
             return;
         }
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(l) => l,
+        let mut listener = match Listener::connect(&db, &channel).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
             Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "event listener cannot reach PostgreSQL");
+                tracing::warn!(error = %e, retry_in = ?backoff, "event listener cannot LISTEN");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
         };
-        // Lost connections are handled here (a new listener), not inside sqlx.
-        listener.ignore_pool_close_event(false);
-        if let Err(e) = listener.listen(&channel).await {
-            tracing::warn!(error = %e, retry_in = ?backoff, "event listener cannot LISTEN");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
-            continue;
-        }
         if connected_before {
             tracing::info!(%channel, "event listener reconnected to PostgreSQL");
         } else {
@@ -333,68 +224,43 @@ async fn listen(
             connected_before = true;
         }
         backoff = Duration::from_millis(100);
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(notification)) => {
-                    if let Some(event) = decode(notification.payload(), &store).await {
-                        let _ = tx.send(Arc::new(event));
-                    }
-                }
-                Ok(None) => {
-                    tracing::warn!("event listener lost its PostgreSQL connection; reconnecting");
-                    break;
-                }
-                Err(e) => {
-                    if pool.is_closed() {
-                        return;
-                    }
-                    tracing::warn!(error = %e, "event listener failed; reconnecting");
-                    break;
-                }
+        while let Received::Payload(payload) = listener.recv().await {
+            if let Some(event) = decode(&payload, &store).await {
+                let _ = tx.send(Arc::new(event));
             }
         }
+        if notify::is_closed(&db) {
+            return;
+        }
+        tracing::warn!("event listener lost its PostgreSQL connection; reconnecting");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Address, AddressType};
 
-    fn conversation(detail: String) -> Conversation {
-        let addr = Address {
-            kind: AddressType::Tel,
-            target: "+14703298699".into(),
-            target_name: String::new(),
-            name: String::new(),
-            detail: String::new(),
-        };
-        Conversation {
-            id: Uuid::new_v4(),
-            customer_id: Uuid::new_v4(),
-            owner_id: None,
-            account_id: Uuid::new_v4(),
-            name: "n".into(),
-            detail,
-            kind: ConversationType::Message,
-            dialog_id: "+673802".into(),
-            self_address: addr.clone(),
-            peer: addr,
-            tm_create: domain::now(),
-            tm_update: None,
-            tm_delete: None,
-        }
+    /// The seed's conversation, with `detail` replaced.
+    fn conversation(detail: &str) -> Conversation {
+        let mut seed = serde_json::json!({
+            "id": Uuid::new_v4(), "customer_id": Uuid::new_v4(), "account_id": Uuid::new_v4(),
+            "type": "message", "dialog_id": "+673802", "tm_create": "2022-06-23T05:05:40.950834Z",
+            "self": { "type": "tel", "target": "+14703298699" },
+            "peer": { "type": "tel", "target": "+673802" },
+        });
+        seed["detail"] = detail.into();
+        serde_json::from_value(seed).unwrap()
     }
 
     #[test]
     fn payloads_stay_under_the_notify_limit() {
-        let small = Event::now(EventKind::Created, conversation("d".into()));
+        let small = Event::now(EventKind::Created, conversation("d"));
         let text = encode(&small);
         let back: Notice = serde_json::from_str(&text).unwrap();
-        assert_eq!(back.c.unwrap().into_domain().unwrap(), small.conversation);
+        assert_eq!(back.c.unwrap(), small.conversation);
 
         // 4096 multi-byte characters: far over 8000 bytes as JSON.
-        let big = Event::now(EventKind::Updated, conversation("€".repeat(4096)));
+        let big = Event::now(EventKind::Updated, conversation(&"€".repeat(4096)));
         let text = encode(&big);
         assert!(text.len() < MAX_NOTIFY_PAYLOAD, "{}", text.len());
         let back: Notice = serde_json::from_str(&text).unwrap();

@@ -1,20 +1,36 @@
-//! Prometheus metrics, rendered by hand in the text exposition format (`GET /metrics`):
+//! Prometheus metrics through `prometheus-client`, in the OpenMetrics text format
+//! (`GET /metrics`):
 //! - `graphql_requests_total{operation, outcome}`: GraphQL requests by operation name (the
-//!   client's `operationName`, at most 200 distinct ones, then `other`) and outcome;
+//!   client's `operationName`; at most [`MAX_OPERATIONS`] distinct ones, then `other`) and
+//!   outcome;
 //! - `graphql_request_duration_seconds`: a latency histogram of all GraphQL requests;
 //! - `graphql_websocket_connections`: open subscription sockets;
+//! - `graphql_event_subscribers`: subscriptions this replica feeds events to;
 //! - `db_pool_connections{state}` and `db_pool_max_connections`: pool usage.
+//!
+//! The request path takes no mutex: the histogram is atomic buckets, and the request counters
+//! live in a `Family` whose map is only written the first time a label pair is seen.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, DbBackend};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
+
+use crate::db::PoolStats;
+
+/// The content type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Most distinct operation names counted separately.
+pub const MAX_OPERATIONS: usize = 200;
 
 /// How a GraphQL request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// Data and no errors.
     Ok,
@@ -40,148 +56,179 @@ impl Outcome {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    operation: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
-const MAX_OPERATIONS: usize = 200;
 
-/// The process's metrics. Shared by every handler.
+/// A histogram of seconds in atomic buckets (prometheus-client's own takes a mutex).
+#[derive(Debug, Default, Clone)]
+struct AtomicHistogram(std::sync::Arc<Buckets>);
+
 #[derive(Debug, Default)]
-pub struct Metrics {
-    requests: Mutex<HashMap<(String, Outcome), u64>>,
+struct Buckets {
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
-    websockets: AtomicI64,
+}
+
+impl Buckets {
+    fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
+impl TypedMetric for AtomicHistogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for AtomicHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let this = &self.0;
+        let count = this.count.load(Ordering::Relaxed);
+        let mut buckets: Vec<(f64, u64)> = BUCKETS
+            .iter()
+            .zip(&this.buckets)
+            .map(|(bound, n)| (*bound, n.load(Ordering::Relaxed)))
+            .collect();
+        let bounded: u64 = buckets.iter().map(|(_, n)| n).sum();
+        buckets.push((f64::INFINITY, count.saturating_sub(bounded)));
+        let sum = this.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+/// The process's metrics. Shared by every handler.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    operations: AtomicUsize,
+    duration: AtomicHistogram,
+    websockets: Gauge,
+    subscribers: Gauge,
+    pool: Family<StateLabel, Gauge>,
+    pool_max: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "graphql_requests",
+            "GraphQL requests by operation name and outcome",
+            requests.clone(),
+        );
+        let duration = AtomicHistogram::default();
+        registry.register(
+            "graphql_request_duration_seconds",
+            "Time to answer a GraphQL request",
+            duration.clone(),
+        );
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let g = Gauge::default();
+            registry.register(name, help, g.clone());
+            g
+        };
+        let websockets = gauge(
+            &mut registry,
+            "graphql_websocket_connections",
+            "Open subscription WebSockets",
+        );
+        let subscribers = gauge(
+            &mut registry,
+            "graphql_event_subscribers",
+            "Subscriptions this replica feeds events to",
+        );
+        let pool = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "Database connections by state",
+            pool.clone(),
+        );
+        let pool_max = gauge(&mut registry, "db_pool_max_connections", "The pool's size");
+        Self {
+            registry,
+            requests,
+            operations: AtomicUsize::new(0),
+            duration,
+            websockets,
+            subscribers,
+            pool,
+            pool_max,
+        }
+    }
 }
 
 /// A label value that is safe and bounded: GraphQL names are `[_A-Za-z][_0-9A-Za-z]*`.
-fn operation_label(name: Option<&str>) -> String {
+fn operation_label(name: Option<&str>) -> &str {
     match name {
-        None | Some("") => "anonymous".into(),
-        Some(n) if n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
-            n.to_owned()
-        }
-        Some(_) => "invalid".into(),
+        None | Some("") => "anonymous",
+        Some(n) if n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => n,
+        Some(_) => "invalid",
     }
 }
 
 impl Metrics {
     /// Records one GraphQL request.
     pub fn observe(&self, operation: Option<&str>, outcome: Outcome, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            if seconds <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
+        self.duration.0.observe(elapsed);
+        let mut labels = RequestLabels {
+            operation: operation_label(operation).to_owned(),
+            outcome: outcome.as_str(),
+        };
+        // A new label pair grows the map for good: past the cap, new names count as `other`.
+        if self.operations.load(Ordering::Relaxed) >= MAX_OPERATIONS * 5 {
+            labels.operation = "other".into();
         }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add(
-            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        let mut label = operation_label(operation);
-        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        if !requests.contains_key(&(label.clone(), outcome)) && requests.len() >= MAX_OPERATIONS * 5
-        {
-            label = "other".into();
+        let counter = self.requests.get_or_create(&labels);
+        if counter.inc() == 0 {
+            self.operations.fetch_add(1, Ordering::Relaxed);
         }
-        *requests.entry((label, outcome)).or_insert(0) += 1;
     }
 
     /// A WebSocket opened (`+1`) or closed (`-1`).
     pub fn websocket(&self, delta: i64) {
-        self.websockets.fetch_add(delta, Ordering::Relaxed);
+        self.websockets.inc_by(delta);
     }
 
-    /// The exposition text.
-    pub fn render(&self, db: &DatabaseConnection) -> String {
+    /// The exposition text, with the gauges read now.
+    pub fn render(&self, pool: PoolStats, subscribers: usize) -> String {
+        let in_use = pool.open.saturating_sub(pool.idle);
+        self.pool
+            .get_or_create(&StateLabel { state: "in_use" })
+            .set(in_use.into());
+        self.pool
+            .get_or_create(&StateLabel { state: "idle" })
+            .set(pool.idle.into());
+        self.pool_max.set(pool.max.into());
+        self.subscribers
+            .set(i64::try_from(subscribers).unwrap_or(i64::MAX));
         let mut out = String::new();
-        out.push_str(
-            "# HELP graphql_requests_total GraphQL requests by operation name and outcome.\n",
-        );
-        out.push_str("# TYPE graphql_requests_total counter\n");
-        {
-            let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-            let mut rows: Vec<_> = requests.iter().collect();
-            rows.sort();
-            for ((op, outcome), n) in rows {
-                let _ = writeln!(
-                    out,
-                    "graphql_requests_total{{operation=\"{op}\",outcome=\"{}\"}} {n}",
-                    outcome.as_str()
-                );
-            }
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "could not encode the metrics");
         }
-        out.push_str("# HELP graphql_request_duration_seconds Time to answer a GraphQL request.\n");
-        out.push_str("# TYPE graphql_request_duration_seconds histogram\n");
-        for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            let _ = writeln!(
-                out,
-                "graphql_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
-            );
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "graphql_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "graphql_request_duration_seconds_sum {}",
-            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "graphql_request_duration_seconds_count {count}");
-        out.push_str("# HELP graphql_websocket_connections Open subscription WebSockets.\n");
-        out.push_str("# TYPE graphql_websocket_connections gauge\n");
-        let _ = writeln!(
-            out,
-            "graphql_websocket_connections {}",
-            self.websockets.load(Ordering::Relaxed)
-        );
-        let (size, idle, max) = pool_stats(db);
-        out.push_str("# HELP db_pool_connections Database connections by state.\n");
-        out.push_str("# TYPE db_pool_connections gauge\n");
-        let _ = writeln!(
-            out,
-            "db_pool_connections{{state=\"in_use\"}} {}",
-            size.saturating_sub(idle)
-        );
-        let _ = writeln!(out, "db_pool_connections{{state=\"idle\"}} {idle}");
-        out.push_str("# HELP db_pool_max_connections The pool's size limit.\n");
-        out.push_str("# TYPE db_pool_max_connections gauge\n");
-        let _ = writeln!(out, "db_pool_max_connections {max}");
         out
-    }
-}
-
-/// (open, idle, max) connections of the pool.
-fn pool_stats(db: &DatabaseConnection) -> (u64, u64, u64) {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let p = db.get_postgres_connection_pool();
-            (
-                p.size().into(),
-                p.num_idle() as u64,
-                p.options().get_max_connections().into(),
-            )
-        }
-        DbBackend::MySql => {
-            let p = db.get_mysql_connection_pool();
-            (
-                p.size().into(),
-                p.num_idle() as u64,
-                p.options().get_max_connections().into(),
-            )
-        }
-        _ => {
-            let p = db.get_sqlite_connection_pool();
-            (
-                p.size().into(),
-                p.num_idle() as u64,
-                p.options().get_max_connections().into(),
-            )
-        }
     }
 }

@@ -6,33 +6,35 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use conversation_graphql::db::ConversationStore;
-use conversation_graphql::domain::filter::{Field, Order, PageQuery, Predicate, Scalar};
+use conversation_graphql::domain::filter::{Field, Predicate, Scalar};
+use conversation_graphql::domain::page::{Order, PageQuery};
+use conversation_graphql::domain::time::format as format_datetime;
 use conversation_graphql::domain::{Address, Conversation};
-use conversation_graphql::graphql::format_datetime;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 fn address(a: &Address) -> Value {
     json!({
         "type": a.kind.as_str(),
-        "target": a.target,
-        "targetName": a.target_name,
-        "name": a.name,
-        "detail": a.detail,
+        "target": a.target.as_str(),
+        "targetName": a.target_name.as_str(),
+        "name": a.name.as_str(),
+        "detail": a.detail.as_str(),
     })
 }
 
 /// The same fields the GraphQL benchmark documents select.
 pub fn conversation(c: &Conversation) -> Value {
+    let b = &c.body;
     json!({
         "id": c.id,
-        "customerId": c.customer_id,
-        "ownerId": c.owner_id,
-        "name": c.name,
-        "type": c.kind.as_str(),
-        "dialogId": c.dialog_id,
-        "self": address(&c.self_address),
-        "peer": address(&c.peer),
+        "customerId": b.customer_id,
+        "ownerId": b.owner_id,
+        "name": b.name.as_str(),
+        "type": b.kind.as_str(),
+        "dialogId": b.dialog_id.as_str(),
+        "self": address(&b.self_address),
+        "peer": address(&b.peer),
         "tmCreate": format_datetime(&c.tm_create),
         "tmUpdate": c.tm_update.as_ref().map(format_datetime),
     })

@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{Condition, DbBackend, Value};
 use uuid::Uuid;
 
-use super::entity::Column;
+use super::entity::column;
 use super::value::time;
 use crate::domain::filter::{Cmp, Field, Predicate, Scalar, TextMatch};
 use crate::domain::NOT_YET_YEAR;
@@ -19,31 +19,6 @@ pub(super) fn not_yet_threshold() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(NOT_YET_YEAR, 1, 1, 0, 0, 0)
         .single()
         .expect("valid constant date")
-}
-
-pub(super) fn column(field: Field) -> Column {
-    match field {
-        Field::Id => Column::Id,
-        Field::CustomerId => Column::CustomerId,
-        Field::OwnerType => Column::OwnerType,
-        Field::OwnerId => Column::OwnerId,
-        Field::AccountId => Column::AccountId,
-        Field::Name => Column::Name,
-        Field::Detail => Column::Detail,
-        Field::Type => Column::Kind,
-        Field::DialogId => Column::DialogId,
-        Field::SelfType => Column::SelfType,
-        Field::SelfTarget => Column::SelfTarget,
-        Field::SelfTargetName => Column::SelfTargetName,
-        Field::SelfName => Column::SelfName,
-        Field::PeerType => Column::PeerType,
-        Field::PeerTarget => Column::PeerTarget,
-        Field::PeerTargetName => Column::PeerTargetName,
-        Field::PeerName => Column::PeerName,
-        Field::TmCreate => Column::TmCreate,
-        Field::TmUpdate => Column::TmUpdate,
-        Field::TmDelete => Column::TmDelete,
-    }
 }
 
 /// The condition "this field has a value", or `None` for fields that always have one.
@@ -77,6 +52,9 @@ fn value(v: &Scalar, backend: DbBackend) -> Value {
         Scalar::Uuid(u) => Value::Uuid(Some(*u)),
         Scalar::Text(s) => Value::from(s.clone()),
         Scalar::Time(t) => time(*t, backend),
+        Scalar::Type(t) => Value::from(t.as_str()),
+        Scalar::AddressType(t) => Value::from(t.as_str()),
+        Scalar::OwnerType(t) => Value::from(t.as_str()),
     }
 }
 
@@ -144,10 +122,11 @@ fn leaf_expr(leaf: &Predicate, backend: DbBackend) -> Expr {
                 TextMatch::StartsWith => format!("{escaped}%"),
                 TextMatch::EndsWith => format!("%{escaped}"),
             };
-            // Both sides lower-cased by the database, so each backend folds case its own way
-            // on both (PostgreSQL and MySQL for all of Unicode, SQLite for ASCII).
+            // Both sides lower-cased by the database, for all of Unicode on every backend
+            // (SQLite's own LOWER folds ASCII only: there the function `sqlite` registers).
             let template = match backend {
                 DbBackend::Postgres => "LOWER($1) LIKE LOWER($2) ESCAPE '!'",
+                DbBackend::Sqlite => "cg_lower(?) LIKE cg_lower(?) ESCAPE '!'",
                 _ => "LOWER(?) LIKE LOWER(?) ESCAPE '!'",
             };
             let test =

@@ -1,13 +1,19 @@
 //! Storage: connecting, migrating, and every query on `conversations`.
 //!
 //! This layer speaks domain types ([`crate::domain`]) and SQL (through SeaORM and sea-query);
-//! it knows nothing of GraphQL.
+//! it knows nothing of GraphQL. Nothing outside it touches a pool or writes SQL: health checks
+//! ([`ping`]), pool figures ([`pool_stats`]) and PostgreSQL's `LISTEN`/`NOTIFY` ([`notify`])
+//! are functions here.
 
+mod batch;
 pub mod entity;
 mod filter;
+pub mod notify;
 mod order;
+mod sqlite;
 mod store;
 mod value;
+mod write;
 
 pub use store::{BatchOutcome, ConversationStore, OnExisting, Page, StoreError};
 
@@ -44,8 +50,30 @@ impl Default for PoolSettings {
     }
 }
 
-/// Opens the pool. SQLite gets WAL, `synchronous=NORMAL` and a busy timeout, so readers never
-/// wait for the writer and concurrent writers queue instead of failing.
+impl PoolSettings {
+    /// The pool a command-line tool (`import`, `export`, `migrate`) uses: small, patient, and
+    /// without a statement timeout (a batch may take longer than a request may).
+    pub fn for_tool(schema: Option<String>) -> Self {
+        Self {
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(30),
+            schema,
+            statement_timeout: None,
+        }
+    }
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] DbErr),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] DbErr),
+}
+
+/// Opens the pool. SQLite gets WAL, `synchronous=NORMAL`, a busy timeout (readers never wait
+/// for the writer, concurrent writers queue instead of failing) and `cg_lower`.
 pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(settings.max_connections)
@@ -57,7 +85,8 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
-        });
+        })
+        .map_sqlx_sqlite_pool_opts(sqlite::with_functions);
     if let Some(timeout) = settings.statement_timeout {
         opts.statement_timeout(timeout)
             .map_sqlx_mysql_pool_opts(move |pool| mysql_statement_timeout(pool, timeout));
@@ -66,6 +95,13 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
         opts.set_schema_search_path(schema.clone());
     }
     Database::connect(opts).await
+}
+
+/// Opens the pool and applies every pending migration.
+pub async fn open(url: &str, settings: &PoolSettings) -> Result<DatabaseConnection, OpenError> {
+    let conn = connect(url, settings).await.map_err(OpenError::Connect)?;
+    migrate(&conn).await.map_err(OpenError::Migrate)?;
+    Ok(conn)
 }
 
 /// Sets the statement timeout of every new MySQL/MariaDB connection (SeaORM sets it for
@@ -103,5 +139,32 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
         DbBackend::Postgres => "postgres",
         DbBackend::MySql => "mysql",
         _ => "sqlite",
+    }
+}
+
+/// A pool's connections right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// How many connections the pool holds, and how many of them are idle.
+pub fn pool_stats(db: &DatabaseConnection) -> PoolStats {
+    macro_rules! stats {
+        ($pool:expr) => {{
+            let p = $pool;
+            PoolStats {
+                open: p.size(),
+                idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
+                max: p.options().get_max_connections(),
+            }
+        }};
+    }
+    match db.get_database_backend() {
+        DbBackend::Postgres => stats!(db.get_postgres_connection_pool()),
+        DbBackend::MySql => stats!(db.get_mysql_connection_pool()),
+        _ => stats!(db.get_sqlite_connection_pool()),
     }
 }

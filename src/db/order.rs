@@ -6,7 +6,7 @@ use sea_orm::{DbBackend, Value};
 use super::entity::{Column, Model};
 use super::filter::not_yet_threshold;
 use super::value::time;
-use crate::domain::filter::{Direction, Order, OrderField, Position, SortKey};
+use crate::domain::page::{Direction, Order, OrderField, Position, SortKey};
 
 /// `orderBy: TM_UPDATE` sorts on `tm_update` with NULL read as the far future. The text must
 /// equal the expression of the `idx_conversations_updated` index (see the migration) so the

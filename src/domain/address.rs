@@ -1,13 +1,15 @@
 //! Addresses: the local (`self`) and remote (`peer`) party of a conversation.
 
+use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
-use super::text::BoundedText;
+use super::text::ShortText;
 use super::Invalid;
 
 /// What kind of endpoint an address names. Stored as the lower-case string of [`Self::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum AddressType {
+    #[default]
     None,
     Tel,
     Email,
@@ -78,6 +80,12 @@ impl AddressType {
     }
 }
 
+impl Serialize for AddressType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A phone number in E.164 form: `+` and 3 to 15 digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct E164(String);
@@ -106,10 +114,49 @@ impl E164 {
     }
 }
 
-/// A validated address. `target` is normalised for its type (E.164 compacted, UUIDs
-/// lower-case hyphenated).
+/// An address's target, valid for its type and normalised (E.164 compacted, UUIDs lower-case
+/// hyphenated); at most 255 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target(ShortText);
+
+impl Target {
+    /// Checks `raw` against `kind`; the error names `target`.
+    pub fn parse(kind: AddressType, raw: String) -> Result<Self, Invalid> {
+        let raw = ShortText::parse("target", raw)?.into_inner();
+        let normal = normalise_target(kind, raw).map_err(|m| Invalid::new("target", m))?;
+        Ok(Self(ShortText::from_stored(normal)))
+    }
+
+    /// See [`ShortText::from_stored`].
+    pub fn from_stored(value: String) -> Self {
+        Self(ShortText::from_stored(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// A validated address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Address {
+    #[serde(rename = "type")]
+    pub kind: AddressType,
+    pub target: Target,
+    pub target_name: ShortText,
+    pub name: ShortText,
+    pub detail: ShortText,
+}
+
+/// Address parts as a client or a record gave them, not yet checked.
+#[derive(Debug, Clone, Default)]
+pub struct RawAddress {
     pub kind: AddressType,
     pub target: String,
     pub target_name: String,
@@ -117,28 +164,21 @@ pub struct Address {
     pub detail: String,
 }
 
-impl Address {
-    /// Validates each part; errors name the part (`target`, `name`, ...).
-    pub fn parse(
-        kind: AddressType,
-        target: String,
-        target_name: String,
-        name: String,
-        detail: String,
-    ) -> Result<Self, Invalid> {
-        let target = BoundedText::<255>::parse("target", target)?.into_inner();
-        let target = parse_target(kind, target).map_err(|m| Invalid::new("target", m))?;
-        Ok(Self {
+impl RawAddress {
+    /// Checks every part; errors name the part (`target`, `targetName`, ...).
+    pub fn parse(self) -> Result<Address, Invalid> {
+        let kind = self.kind;
+        Ok(Address {
             kind,
-            target,
-            target_name: BoundedText::<255>::parse("targetName", target_name)?.into_inner(),
-            name: BoundedText::<255>::parse("name", name)?.into_inner(),
-            detail: BoundedText::<255>::parse("detail", detail)?.into_inner(),
+            target: Target::parse(kind, self.target)?,
+            target_name: ShortText::parse("targetName", self.target_name)?,
+            name: ShortText::parse("name", self.name)?,
+            detail: ShortText::parse("detail", self.detail)?,
         })
     }
 }
 
-fn parse_target(kind: AddressType, target: String) -> Result<String, String> {
+fn normalise_target(kind: AddressType, target: String) -> Result<String, String> {
     match kind {
         AddressType::None => Ok(target),
         AddressType::Tel | AddressType::Whatsapp => Ok(E164::parse(&target)?.0),

@@ -1,59 +1,42 @@
-//! The conversation: what is read, what may be created, what may be changed.
+//! The conversation, in one shape: what a client chooses ([`Body`], checked from a
+//! [`RawBody`]), what the server adds ([`Conversation`]), its fields as the filter language
+//! names them ([`Field`]), and its JSON form, the source platform's REST shape (snake_case,
+//! `self`/`peer` objects, `tm_*` times), which events, exports and imports all use.
+//!
+//! Adding a field to a conversation means adding it here (struct, raw input, record, JSON,
+//! [`Conversation::value`]) and in the layers that show or store it; nothing else maps a
+//! conversation field by field.
 
 use chrono::{DateTime, Utc};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-use super::address::{Address, AddressType};
-use super::text::{BoundedText, DialogId};
+use super::address::{Address, AddressType, RawAddress, Target};
+use super::kinds::{ConversationType, OwnerType};
+use super::text::{DialogId, LongText, ShortText};
+use super::time::{format, happened, parse_record_time};
 use super::Invalid;
 
-/// The channel a conversation runs on. Stored as `message` / `line`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConversationType {
-    Message,
-    Line,
-}
-
-impl ConversationType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Message => "message",
-            Self::Line => "line",
-        }
-    }
-
-    pub fn from_stored(s: &str) -> Option<Self> {
-        match s {
-            "message" => Some(Self::Message),
-            "line" => Some(Self::Line),
-            _ => None,
-        }
-    }
-}
-
-/// A conversation as read from storage, with "not yet" already normalised: no sentinel
-/// timestamps, no nil owner ids.
+/// What a client chooses about a conversation, every part valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conversation {
-    pub id: Uuid,
+pub struct Body {
+    /// The customer (tenant) it belongs to.
     pub customer_id: Uuid,
-    /// The owning agent, if any (the owner type is then `agent`).
+    /// The owning agent, if any (the owner type is then `agent`). Never the nil UUID.
     pub owner_id: Option<Uuid>,
     pub account_id: Uuid,
-    pub name: String,
-    pub detail: String,
+    pub name: ShortText,
+    pub detail: LongText,
     pub kind: ConversationType,
-    pub dialog_id: String,
+    pub dialog_id: DialogId,
     pub self_address: Address,
     pub peer: Address,
-    pub tm_create: DateTime<Utc>,
-    pub tm_update: Option<DateTime<Utc>>,
-    pub tm_delete: Option<DateTime<Utc>>,
 }
 
-/// Unvalidated parts of a new conversation, as a client sent them.
+/// The parts of a [`Body`] as a client or a record gave them, not yet checked.
 #[derive(Debug, Clone)]
-pub struct NewConversationInput {
+pub struct RawBody {
     pub customer_id: Uuid,
     pub owner_id: Option<Uuid>,
     pub account_id: Uuid,
@@ -65,129 +48,315 @@ pub struct NewConversationInput {
     pub peer: RawAddress,
 }
 
-/// Unvalidated address parts.
-#[derive(Debug, Clone)]
-pub struct RawAddress {
-    pub kind: AddressType,
-    pub target: String,
-    pub target_name: String,
-    pub name: String,
-    pub detail: String,
-}
-
-impl RawAddress {
-    fn parse(self, field: &str) -> Result<Address, Invalid> {
-        Address::parse(
-            self.kind,
-            self.target,
-            self.target_name,
-            self.name,
-            self.detail,
-        )
-        .map_err(|e| e.within(field))
-    }
-}
-
-/// A new conversation whose every field is valid. The server adds id and timestamps.
-#[derive(Debug, Clone)]
-pub struct NewConversation {
-    pub customer_id: Uuid,
-    pub owner_id: Option<Uuid>,
-    pub account_id: Uuid,
-    pub name: String,
-    pub detail: String,
-    pub kind: ConversationType,
-    pub dialog_id: String,
-    pub self_address: Address,
-    pub peer: Address,
-}
-
-impl NewConversation {
-    pub fn parse(input: NewConversationInput) -> Result<Self, Invalid> {
-        Ok(Self {
-            customer_id: input.customer_id,
-            owner_id: input.owner_id.filter(|id| !id.is_nil()),
-            account_id: input.account_id,
-            name: BoundedText::<255>::parse("name", input.name)?.into_inner(),
-            detail: BoundedText::<4096>::parse("detail", input.detail)?.into_inner(),
-            kind: input.kind,
-            dialog_id: DialogId::parse("dialogId", input.dialog_id)?.into_inner(),
-            self_address: input.self_address.parse("self")?,
-            peer: input.peer.parse("peer")?,
+impl RawBody {
+    /// Checks every part; an error names the field in the API's spelling (`peer.target`).
+    pub fn parse(self) -> Result<Body, Invalid> {
+        Ok(Body {
+            customer_id: self.customer_id,
+            owner_id: self.owner_id.filter(|id| !id.is_nil()),
+            account_id: self.account_id,
+            name: ShortText::parse("name", self.name)?,
+            detail: LongText::parse("detail", self.detail)?,
+            kind: self.kind,
+            dialog_id: DialogId::parse("dialogId", self.dialog_id)?,
+            self_address: self.self_address.parse().map_err(|e| e.within("self"))?,
+            peer: self.peer.parse().map_err(|e| e.within("peer"))?,
         })
     }
+}
 
-    /// The stored conversation this becomes, with its identity and timestamps (the store's
-    /// for a new one; the source's for an imported one). "Not yet" sentinels are read as
-    /// `None` (see [`super::happened`]).
-    pub fn into_conversation(
-        self,
+/// A stored conversation, with "not yet" already normalised: no sentinel timestamps, no nil
+/// owner ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub body: Body,
+    pub tm_create: DateTime<Utc>,
+    pub tm_update: Option<DateTime<Utc>>,
+    pub tm_delete: Option<DateTime<Utc>>,
+}
+
+impl Conversation {
+    /// `body` as a stored conversation: "not yet" sentinels in the times are read as `None`.
+    pub fn new(
         id: Uuid,
+        body: Body,
         tm_create: DateTime<Utc>,
         tm_update: Option<DateTime<Utc>>,
         tm_delete: Option<DateTime<Utc>>,
-    ) -> Conversation {
-        Conversation {
+    ) -> Self {
+        Self {
             id,
-            customer_id: self.customer_id,
-            owner_id: self.owner_id,
-            account_id: self.account_id,
-            name: self.name,
-            detail: self.detail,
-            kind: self.kind,
-            dialog_id: self.dialog_id,
-            self_address: self.self_address,
-            peer: self.peer,
+            body,
             tm_create,
-            tm_update: super::happened(tm_update),
-            tm_delete: super::happened(tm_delete),
+            tm_update: happened(tm_update),
+            tm_delete: happened(tm_delete),
+        }
+    }
+
+    /// The owner type, which follows the owner id.
+    pub fn owner_type(&self) -> Option<OwnerType> {
+        self.body.owner_id.map(|_| OwnerType::Agent)
+    }
+}
+
+/// A filterable field of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Id,
+    CustomerId,
+    OwnerType,
+    OwnerId,
+    AccountId,
+    Name,
+    Detail,
+    Type,
+    DialogId,
+    SelfType,
+    SelfTarget,
+    SelfTargetName,
+    SelfName,
+    PeerType,
+    PeerTarget,
+    PeerTargetName,
+    PeerName,
+    TmCreate,
+    TmUpdate,
+    TmDelete,
+}
+
+/// A field's value on one conversation, with "null" explicit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValue<'a> {
+    Uuid(Option<Uuid>),
+    Text(&'a str),
+    Time(Option<DateTime<Utc>>),
+    Type(ConversationType),
+    AddressType(AddressType),
+    OwnerType(Option<OwnerType>),
+}
+
+impl Conversation {
+    /// The value of `field`.
+    pub fn value(&self, field: Field) -> FieldValue<'_> {
+        use FieldValue::{Text, Time};
+        let b = &self.body;
+        match field {
+            Field::Id => FieldValue::Uuid(Some(self.id)),
+            Field::CustomerId => FieldValue::Uuid(Some(b.customer_id)),
+            Field::OwnerId => FieldValue::Uuid(b.owner_id),
+            Field::AccountId => FieldValue::Uuid(Some(b.account_id)),
+            Field::OwnerType => FieldValue::OwnerType(self.owner_type()),
+            Field::Name => Text(&b.name),
+            Field::Detail => Text(&b.detail),
+            Field::Type => FieldValue::Type(b.kind),
+            Field::DialogId => Text(&b.dialog_id),
+            Field::SelfType => FieldValue::AddressType(b.self_address.kind),
+            Field::SelfTarget => Text(b.self_address.target.as_str()),
+            Field::SelfTargetName => Text(&b.self_address.target_name),
+            Field::SelfName => Text(&b.self_address.name),
+            Field::PeerType => FieldValue::AddressType(b.peer.kind),
+            Field::PeerTarget => Text(b.peer.target.as_str()),
+            Field::PeerTargetName => Text(&b.peer.target_name),
+            Field::PeerName => Text(&b.peer.name),
+            Field::TmCreate => Time(Some(self.tm_create)),
+            Field::TmUpdate => Time(self.tm_update),
+            Field::TmDelete => Time(self.tm_delete),
         }
     }
 }
 
-/// What happens to the owner in an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OwnerPatch {
-    /// Left out: unchanged.
-    #[default]
-    Keep,
-    /// Explicit null: nobody owns it.
-    Unassign,
-    /// This agent owns it.
-    Assign(Uuid),
+/// The JSON form (field order as in the source platform's REST API): times in
+/// [`format`]'s form, `null` for "not yet"; `owner_type` `""` and `owner_id` `null` for no
+/// owner.
+impl Serialize for Conversation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let b = &self.body;
+        let mut out = s.serialize_struct("Conversation", 14)?;
+        out.serialize_field("id", &self.id)?;
+        out.serialize_field("customer_id", &b.customer_id)?;
+        out.serialize_field("owner_type", OwnerType::stored(self.owner_type()))?;
+        out.serialize_field("owner_id", &b.owner_id)?;
+        out.serialize_field("account_id", &b.account_id)?;
+        out.serialize_field("name", &b.name)?;
+        out.serialize_field("detail", &b.detail)?;
+        out.serialize_field("type", &b.kind)?;
+        out.serialize_field("dialog_id", &b.dialog_id)?;
+        out.serialize_field("self", &b.self_address)?;
+        out.serialize_field("peer", &b.peer)?;
+        out.serialize_field("tm_create", &format(&self.tm_create))?;
+        out.serialize_field("tm_update", &self.tm_update.as_ref().map(format))?;
+        out.serialize_field("tm_delete", &self.tm_delete.as_ref().map(format))?;
+        out.end()
+    }
 }
 
-/// A validated change: `None` / [`OwnerPatch::Keep`] leaves a field as it is.
-#[derive(Debug, Clone, Default)]
-pub struct ConversationPatch {
-    pub name: Option<String>,
-    pub detail: Option<String>,
-    pub owner: OwnerPatch,
+/// The JSON form as read: every field leniently typed, so that [`Record::parse`] can name
+/// what is wrong with it. `""`, `null` and missing mean the same for strings.
+#[derive(Debug, Deserialize)]
+pub struct Record {
+    id: Option<Uuid>,
+    customer_id: Option<Uuid>,
+    #[serde(default)]
+    owner_type: Option<String>,
+    #[serde(default)]
+    owner_id: Option<String>,
+    account_id: Option<Uuid>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    dialog_id: Option<String>,
+    #[serde(rename = "self")]
+    self_address: Option<RecordAddress>,
+    peer: Option<RecordAddress>,
+    #[serde(default)]
+    tm_create: Option<String>,
+    #[serde(default)]
+    tm_update: Option<String>,
+    #[serde(default)]
+    tm_delete: Option<String>,
 }
 
-impl ConversationPatch {
-    pub fn parse(
-        name: Option<String>,
-        detail: Option<String>,
-        owner: OwnerPatch,
-    ) -> Result<Self, Invalid> {
-        let owner = match owner {
-            OwnerPatch::Assign(id) if id.is_nil() => OwnerPatch::Unassign,
-            other => other,
-        };
-        Ok(Self {
-            name: name
-                .map(|n| BoundedText::<255>::parse("name", n).map(BoundedText::into_inner))
-                .transpose()?,
-            detail: detail
-                .map(|d| BoundedText::<4096>::parse("detail", d).map(BoundedText::into_inner))
-                .transpose()?,
-            owner,
+#[derive(Debug, Deserialize)]
+struct RecordAddress {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    target_name: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+impl RecordAddress {
+    fn raw(self) -> Result<RawAddress, Invalid> {
+        let kind = self.kind.unwrap_or_default();
+        Ok(RawAddress {
+            kind: AddressType::from_stored(&kind)
+                .ok_or_else(|| Invalid::new("type", format!("`{kind}` is not an address type")))?,
+            target: self.target.unwrap_or_default(),
+            target_name: self.target_name.unwrap_or_default(),
+            name: self.name.unwrap_or_default(),
+            detail: self.detail.unwrap_or_default(),
         })
     }
+}
 
-    /// True when the patch changes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.detail.is_none() && self.owner == OwnerPatch::Keep
+fn required<T>(field: &str, value: Option<T>) -> Result<T, Invalid> {
+    value.ok_or_else(|| Invalid::new(field, "is required"))
+}
+
+fn record_time(field: &str, text: Option<String>) -> Result<Option<DateTime<Utc>>, Invalid> {
+    text.map_or(Ok(None), |t| {
+        parse_record_time(&t).map_err(|m| Invalid::new(field, m))
+    })
+}
+
+impl Record {
+    /// The conversation the record describes, checked with the API's rules (field names in
+    /// the API's spelling: `peer.targetName`); its id and times are kept.
+    pub fn parse(self) -> Result<Conversation, Invalid> {
+        let owner_id = match self.owner_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(
+                Uuid::try_parse(s)
+                    .map_err(|_| Invalid::new("ownerId", format!("`{s}` is not a UUID")))?,
+            ),
+        };
+        match self.owner_type.as_deref() {
+            None | Some("") | Some("agent") => {}
+            Some(other) => {
+                return Err(Invalid::new(
+                    "ownerType",
+                    format!("`{other}` is not an owner type (`agent` or empty)"),
+                ))
+            }
+        }
+        let kind_text = required("type", self.kind)?;
+        let kind = ConversationType::from_stored(&kind_text).ok_or_else(|| {
+            Invalid::new(
+                "type",
+                format!("`{kind_text}` is not a conversation type (`message` or `line`)"),
+            )
+        })?;
+        let address = |field: &str, a: Option<RecordAddress>| {
+            required(field, a)?.raw().map_err(|e| e.within(field))
+        };
+        let body = RawBody {
+            customer_id: required("customerId", self.customer_id)?,
+            owner_id,
+            account_id: required("accountId", self.account_id)?,
+            name: self.name.unwrap_or_default(),
+            detail: self.detail.unwrap_or_default(),
+            kind,
+            dialog_id: self.dialog_id.unwrap_or_default(),
+            self_address: address("self", self.self_address)?,
+            peer: address("peer", self.peer)?,
+        }
+        .parse()?;
+        let tm_create = record_time("tmCreate", self.tm_create)?
+            .ok_or_else(|| Invalid::new("tmCreate", "is required and must be a real time"))?;
+        Ok(Conversation::new(
+            required("id", self.id)?,
+            body,
+            tm_create,
+            record_time("tmUpdate", self.tm_update)?,
+            record_time("tmDelete", self.tm_delete)?,
+        ))
+    }
+
+    /// The conversation as this server wrote it (events): trusted, so texts are not
+    /// re-checked (a row written around the server must not make its events unreadable).
+    fn trusted(self) -> Result<Conversation, Invalid> {
+        let text = |v: Option<String>| v.unwrap_or_default();
+        let address = |field: &str, a: Option<RecordAddress>| -> Result<Address, Invalid> {
+            let raw = required(field, a)?.raw().map_err(|e| e.within(field))?;
+            Ok(Address {
+                kind: raw.kind,
+                target: Target::from_stored(raw.target),
+                target_name: ShortText::from_stored(raw.target_name),
+                name: ShortText::from_stored(raw.name),
+                detail: ShortText::from_stored(raw.detail),
+            })
+        };
+        let kind_text = required("type", self.kind)?;
+        let body = Body {
+            customer_id: required("customerId", self.customer_id)?,
+            owner_id: self
+                .owner_id
+                .and_then(|s| Uuid::try_parse(&s).ok())
+                .filter(|u| !u.is_nil()),
+            account_id: required("accountId", self.account_id)?,
+            name: ShortText::from_stored(text(self.name)),
+            detail: LongText::from_stored(text(self.detail)),
+            kind: ConversationType::from_stored(&kind_text)
+                .ok_or_else(|| Invalid::new("type", "unknown conversation type"))?,
+            dialog_id: DialogId::from_stored(text(self.dialog_id)),
+            self_address: address("self", self.self_address)?,
+            peer: address("peer", self.peer)?,
+        };
+        Ok(Conversation::new(
+            required("id", self.id)?,
+            body,
+            required("tmCreate", record_time("tmCreate", self.tm_create)?)?,
+            record_time("tmUpdate", self.tm_update)?,
+            record_time("tmDelete", self.tm_delete)?,
+        ))
+    }
+}
+
+/// Reads the JSON form this server writes (events).
+impl<'de> Deserialize<'de> for Conversation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Record::deserialize(d)?
+            .trusted()
+            .map_err(serde::de::Error::custom)
     }
 }

@@ -6,16 +6,20 @@
 mod address;
 mod conversation;
 pub mod filter;
+mod kinds;
+mod matching;
+pub mod page;
+mod patch;
 mod text;
+pub mod time;
 
-pub use address::{Address, AddressType, E164};
-pub use conversation::{
-    Conversation, ConversationPatch, ConversationType, NewConversation, NewConversationInput,
-    OwnerPatch, RawAddress,
-};
-pub use text::{BoundedText, DialogId};
-
-use chrono::{DateTime, Datelike, SubsecRound, Utc};
+pub use address::{Address, AddressType, RawAddress, Target, E164};
+pub use conversation::{Body, Conversation, Field, FieldValue, RawBody, Record};
+pub use kinds::{ConversationType, OwnerType};
+pub use matching::fold_case;
+pub use patch::{ConversationPatch, OwnerPatch};
+pub use text::{BoundedText, DialogId, LongText, ShortText};
+pub use time::{happened, now, NOT_YET_YEAR};
 
 /// A value that failed to parse: which field, and why (a sentence for people).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,17 +54,3 @@ impl std::fmt::Display for Invalid {
 }
 
 impl std::error::Error for Invalid {}
-
-/// The first year that means "has not happened yet". The source platform writes "not yet" as
-/// `9999-01-01 00:00:00.000000`; anything from this year on is read as `None`.
-pub const NOT_YET_YEAR: i32 = 9000;
-
-/// Reads a stored or imported timestamp: the legacy far-future sentinel becomes `None`.
-pub fn happened(at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    at.filter(|t| t.year() < NOT_YET_YEAR)
-}
-
-/// The current time at the precision every backend keeps (microseconds).
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}

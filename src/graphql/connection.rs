@@ -2,10 +2,10 @@
 
 use async_graphql::{Context, Object};
 
+use super::context::{scope, store};
 use super::types::Conversation;
-use super::{scope, store};
-use crate::domain::filter::{PageQuery, Position};
-use crate::domain::{self};
+use crate::domain;
+use crate::domain::page::{PageQuery, Position};
 use crate::error::ApiError;
 
 /// One conversation in a page, with the cursor that points at it.

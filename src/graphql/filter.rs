@@ -6,9 +6,8 @@ use async_graphql::{Enum, InputObject};
 
 use super::scalars::{DateTime, Uuid};
 use super::types::{AddressType, ConversationType, OwnerType};
-use crate::domain::filter::{
-    Cmp, Direction, Field, Order, OrderField, Predicate, Scalar, TextMatch,
-};
+use crate::domain::filter::{Cmp, Field, Predicate, Scalar, TextMatch};
+use crate::domain::page::{Direction, Order, OrderField};
 
 /// Conditions on a UUID field.
 #[derive(InputObject, Debug, Default, Clone)]
@@ -291,15 +290,14 @@ impl Leaves<'_> {
         f: Field,
         eq: Option<E>,
         is_in: &Option<Vec<E>>,
-        stored: impl Fn(E) -> &'static str,
+        scalar: impl Fn(E) -> Scalar,
     ) {
-        let one = |v: E| Scalar::Text(stored(v).to_owned());
         self.eq_in(
             f,
-            eq.map(one),
+            eq.map(&scalar),
             is_in
                 .as_ref()
-                .map(|vs| vs.iter().copied().map(one).collect()),
+                .map(|vs| vs.iter().copied().map(&scalar).collect()),
         );
     }
 
@@ -307,9 +305,7 @@ impl Leaves<'_> {
         let Some(a) = filter else { return };
         let [kind, target, target_name, name] = fields;
         if let Some(t) = &a.kind {
-            self.enum_eq_in(kind, t.eq, &t.is_in, |v| {
-                crate::domain::AddressType::from(v).as_str()
-            });
+            self.enum_eq_in(kind, t.eq, &t.is_in, |v| Scalar::AddressType(v.into()));
         }
         self.string(target, &a.target);
         self.string(target_name, &a.target_name);
@@ -325,7 +321,9 @@ impl ConversationFilter {
         leaves.uuid(Field::Id, &self.id);
         leaves.uuid(Field::CustomerId, &self.customer_id);
         if let Some(o) = &self.owner_type {
-            leaves.enum_eq_in(Field::OwnerType, o.eq, &o.is_in, |_| "agent");
+            leaves.enum_eq_in(Field::OwnerType, o.eq, &o.is_in, |v| {
+                Scalar::OwnerType(v.into())
+            });
             leaves.is_null(Field::OwnerType, o.is_null);
         }
         leaves.uuid(Field::OwnerId, &self.owner_id);
@@ -333,9 +331,7 @@ impl ConversationFilter {
         leaves.string(Field::Name, &self.name);
         leaves.string(Field::Detail, &self.detail);
         if let Some(k) = &self.kind {
-            leaves.enum_eq_in(Field::Type, k.eq, &k.is_in, |v| {
-                crate::domain::ConversationType::from(v).as_str()
-            });
+            leaves.enum_eq_in(Field::Type, k.eq, &k.is_in, |v| Scalar::Type(v.into()));
         }
         leaves.string(Field::DialogId, &self.dialog_id);
         leaves.address(
@@ -369,15 +365,5 @@ impl ConversationFilter {
             parts.push(Predicate::Not(Box::new(not.to_predicate())));
         }
         Predicate::all_of(parts)
-    }
-}
-
-/// The longest `in` / `notIn` list anywhere in a predicate.
-pub fn longest_list(p: &Predicate) -> usize {
-    match p {
-        Predicate::And(ps) | Predicate::Or(ps) => ps.iter().map(longest_list).max().unwrap_or(0),
-        Predicate::Not(p) => longest_list(p),
-        Predicate::In(_, vs) => vs.len(),
-        _ => 0,
     }
 }

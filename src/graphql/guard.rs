@@ -1,15 +1,12 @@
-//! The request guard: an async-graphql extension that checks every operation (over HTTP or
-//! WebSocket, sent in full or as a persisted-query hash) after its document is known and
-//! before anything runs:
-//! - shape limits (depth, aliases, root fields) and introspection, see [`super::limits`];
+//! The request guard: checks an operation after its document is known and before anything
+//! runs:
+//! - shape limits (depth, aliases, root fields, complexity) and introspection, see
+//!   [`super::limits`];
 //! - required variables that were not given (async-graphql would only notice mid-execution);
-//! - over `GET`, only queries (a mutation is refused, the HTTP layer answers 405).
+//! - over `GET`, only queries.
 //!
-//! The same [`check`] runs in two places: as this extension (on the schema that serves
-//! WebSocket subscriptions and persisted queries, whose documents are only known inside
-//! async-graphql), and directly in the HTTP handler for ordinary requests, which run on a
-//! schema without extensions: async-graphql resolves every field through the extension
-//! chain as soon as one extension is registered, which costs a third of the throughput.
+//! [`check`] runs in the executor for HTTP requests, and as the [`Guard`] extension on the
+//! schema that serves WebSocket subscriptions (whose documents only async-graphql sees).
 
 use std::sync::Arc;
 
@@ -17,41 +14,36 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
 };
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Value, Variables};
+use async_graphql::{ServerResult, Value, Variables};
 
-use super::limits::{self, Refusal};
-use super::Limits;
-use crate::error::code;
+use super::limits::{self, Limits, Refusal};
+use crate::error::ApiError;
 
-/// Request data: the request came over `GET`, so it may only run a query.
-#[derive(Clone, Copy, Debug)]
-pub struct ViaGet;
-
-/// Request data: the operation the client named.
-#[derive(Clone, Debug, Default)]
-pub struct OperationName(pub Option<String>);
-
-/// The key of the error extension telling the HTTP layer which status to answer with; the
-/// HTTP layer removes it.
-pub const STATUS_EXTENSION: &str = "__httpStatus";
-
-pub(super) struct Guard;
-
-impl ExtensionFactory for Guard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Guard)
-    }
+/// Why the guard refused an operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// A mutation or subscription sent with `GET` (HTTP answers 405).
+    NotAQuery,
+    /// Over a limit, or introspection where it is off.
+    Limit(Refusal),
+    /// A required variable is missing.
+    MissingVariable(String),
 }
 
-fn refuse(message: impl Into<String>, code: &str, status: Option<u16>) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    if let Some(status) = status {
-        extensions.set(STATUS_EXTENSION, i32::from(status));
+impl Refused {
+    /// The error the client sees.
+    pub fn into_error(self) -> ApiError {
+        match self {
+            Refused::NotAQuery => {
+                ApiError::bad_request("mutations and subscriptions must be sent with POST")
+            }
+            Refused::Limit(Refusal::TooComplex(message)) => ApiError::too_complex(message),
+            Refused::Limit(Refusal::Introspection) => ApiError::bad_request(
+                "introspection is turned off on this server; the schema is in schema.graphql",
+            ),
+            Refused::MissingVariable(message) => ApiError::bad_request(message),
+        }
     }
-    error.extensions = Some(extensions);
-    error
 }
 
 /// The operations that will run: the named one, the only one, or (when the name matches none,
@@ -90,40 +82,37 @@ fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<S
     })
 }
 
-/// Checks the operation(s) of `doc` that will run: `Err` is the request error to answer with.
+/// Checks the operation(s) of `doc` that will run.
 pub fn check(
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
     limits: &Limits,
     via_get: bool,
-) -> Result<(), ServerError> {
+) -> Result<(), Refused> {
     for op in selected(doc, operation_name) {
         if via_get && op.ty != OperationType::Query {
-            return Err(refuse(
-                "mutations and subscriptions must be sent with POST",
-                code::BAD_USER_INPUT,
-                Some(405),
-            ));
+            return Err(Refused::NotAQuery);
         }
-        match limits::check(doc, op, limits) {
-            Err(Refusal::TooComplex(message)) => {
-                return Err(refuse(message, code::QUERY_TOO_COMPLEX, None))
-            }
-            Err(Refusal::Introspection) => {
-                return Err(refuse(
-                    "introspection is turned off on this server; the schema is in schema.graphql",
-                    code::BAD_USER_INPUT,
-                    None,
-                ))
-            }
-            Ok(()) => {}
-        }
+        limits::check(doc, op, variables, limits).map_err(Refused::Limit)?;
         if let Some(message) = missing_variable(op, variables) {
-            return Err(refuse(message, code::BAD_USER_INPUT, None));
+            return Err(Refused::MissingVariable(message));
         }
     }
     Ok(())
+}
+
+/// Request data: the operation the client named (WebSocket subscriptions).
+#[derive(Clone, Debug, Default)]
+pub struct OperationName(pub Option<String>);
+
+/// [`check`] as an async-graphql extension.
+pub(super) struct Guard;
+
+impl ExtensionFactory for Guard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Guard)
+    }
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -137,15 +126,11 @@ impl Extension for Guard {
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
         let name = ctx.data_opt::<OperationName>().and_then(|n| n.0.as_deref());
-        let default_limits = Limits::default();
-        let limits = ctx.data_opt::<Limits>().unwrap_or(&default_limits);
-        check(
-            &doc,
-            name,
-            variables,
-            limits,
-            ctx.data_opt::<ViaGet>().is_some(),
-        )?;
+        let limits = ctx
+            .data::<Arc<Limits>>()
+            .map_err(|_| ApiError::internal("schema built without Limits").into_server_error())?;
+        check(&doc, name, variables, limits, false)
+            .map_err(|r| r.into_error().into_server_error())?;
         Ok(doc)
     }
 }

@@ -1,13 +1,68 @@
-//! Limits on the shape of a document, checked before it runs: depth, aliases and root
-//! fields. Introspection (`__schema`, `__type`) is left out of the depth, so GraphiQL's deep
-//! introspection query works under a small depth limit. Complexity is async-graphql's own
-//! (see `build_schema`), with list fields weighted by their page size.
+//! Limits on what one request may ask for, and the measure of a document against them,
+//! checked before anything runs: depth, aliases, root fields, complexity, introspection.
+//!
+//! Introspection (`__schema`, `__type`) is left out of the depth and costs one per field, so
+//! GraphiQL's introspection query works under the default limits. Complexity is ours: each
+//! field costs 1 plus what it selects, and a field that returns many rows multiplies what it
+//! selects by how many it may return ([`weight`]): `conversations` by its page size.
 
 use async_graphql::parser::types::{
-    ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+    ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
 };
+use async_graphql::{Name, Value, Variables};
 
-use super::Limits;
+/// Limits on the shape of requests and on list sizes. Each is a flag (and an environment
+/// variable) of its own; the defaults are written here and nowhere else.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Limits {
+    /// Deepest nesting of fields in a query (introspection not counted).
+    #[arg(long, env = "MAX_DEPTH", default_value_t = 10)]
+    pub max_depth: usize,
+
+    /// Highest query complexity: each field costs 1, a list of conversations costs its page
+    /// size times what one conversation selects.
+    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = 10_000)]
+    pub max_complexity: usize,
+
+    /// Most aliased fields in one request.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+
+    /// Most top-level fields in one request.
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 10)]
+    pub max_root_fields: usize,
+
+    /// Largest `first` / `last`.
+    #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 100)]
+    pub max_page_size: u64,
+
+    /// The page size when neither `first` nor `last` is given.
+    #[arg(skip = 20u64)]
+    pub default_page_size: u64,
+
+    /// Deepest nesting of `and` / `or` / `not` in a filter.
+    #[arg(long, env = "MAX_FILTER_DEPTH", default_value_t = 5)]
+    pub max_filter_depth: usize,
+
+    /// Longest `in` / `notIn` list in a filter.
+    #[arg(long, env = "MAX_IN_LIST", default_value_t = 100)]
+    pub max_in_list: usize,
+
+    /// Turn off introspection (`__schema`, `__type`); the SDL stays in `schema.graphql`.
+    #[arg(long, env = "DISABLE_INTROSPECTION")]
+    pub disable_introspection: bool,
+
+    /// How many automatic persisted queries each replica remembers (least recently used go).
+    #[arg(long, env = "PERSISTED_QUERIES", default_value_t = 1000)]
+    pub persisted_queries: usize,
+}
+
+impl Default for Limits {
+    /// The flags' defaults.
+    fn default() -> Self {
+        crate::config::defaults()
+    }
+}
 
 /// What was measured; any selection beyond `MAX_VISITS` stops the walk (fragment bombs).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +70,7 @@ pub struct Shape {
     pub depth: usize,
     pub aliases: usize,
     pub root_fields: usize,
+    pub complexity: usize,
     /// The operation asks for `__schema` or `__type`.
     pub introspection: bool,
     visits: usize,
@@ -22,58 +78,114 @@ pub struct Shape {
 
 const MAX_VISITS: usize = 10_000;
 
-fn walk(
-    doc: &ExecutableDocument,
-    set: &SelectionSet,
-    depth: usize,
-    stack: &mut Vec<String>,
-    shape: &mut Shape,
-) {
-    for item in &set.items {
-        shape.visits += 1;
-        if shape.visits > MAX_VISITS {
-            return;
+/// How many times a field's selection counts: the most rows it may return.
+fn weight(field: &Field, variables: &Variables, limits: &Limits) -> usize {
+    let arg = |name: &str| -> Option<Value> {
+        let value = field.get_argument(name)?.node.clone();
+        value
+            .into_const_with(|var: Name| variables.get(&var).cloned().ok_or(()))
+            .ok()
+    };
+    let int = |name: &str| match arg(name) {
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    let max_page = usize::try_from(limits.max_page_size).unwrap_or(usize::MAX);
+    match field.name.node.as_str() {
+        "conversations" => int("first")
+            .or_else(|| int("last"))
+            .map_or(limits.default_page_size, |n| n)
+            .try_into()
+            .unwrap_or(usize::MAX)
+            .clamp(1, max_page.max(1)),
+        _ => 1,
+    }
+}
+
+struct Walk<'a> {
+    doc: &'a ExecutableDocument,
+    variables: &'a Variables,
+    limits: &'a Limits,
+    stack: Vec<&'a str>,
+    shape: Shape,
+}
+
+impl<'a> Walk<'a> {
+    /// Walks a selection set `depth` levels down; returns its complexity.
+    fn set(&mut self, set: &'a SelectionSet, depth: usize) -> usize {
+        let mut cost = 0usize;
+        for item in &set.items {
+            self.shape.visits += 1;
+            if self.shape.visits > MAX_VISITS {
+                return cost;
+            }
+            let inner = match &item.node {
+                Selection::Field(field) => self.field(&field.node, depth),
+                Selection::InlineFragment(fragment) => {
+                    self.set(&fragment.node.selection_set.node, depth)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    // A cycle is left to validation, which rejects it.
+                    match self.doc.fragments.get(name) {
+                        Some(fragment) if !self.stack.contains(&name) => {
+                            self.stack.push(name);
+                            let c = self.set(&fragment.node.selection_set.node, depth);
+                            self.stack.pop();
+                            c
+                        }
+                        _ => 0,
+                    }
+                }
+            };
+            cost = cost.saturating_add(inner);
         }
-        match &item.node {
-            Selection::Field(field) => {
-                let field = &field.node;
-                if field.alias.is_some() {
-                    shape.aliases += 1;
-                }
-                if depth == 0 {
-                    shape.root_fields += 1;
-                }
-                let name = field.name.node.as_str();
-                if name == "__schema" || name == "__type" {
-                    shape.introspection = true;
-                    continue;
-                }
-                shape.depth = shape.depth.max(depth + 1);
-                walk(doc, &field.selection_set.node, depth + 1, stack, shape);
-            }
-            Selection::InlineFragment(fragment) => {
-                walk(doc, &fragment.node.selection_set.node, depth, stack, shape);
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.to_string();
-                if stack.contains(&name) {
-                    continue; // a cycle: validation rejects it
-                }
-                if let Some(fragment) = doc.fragments.get(spread.node.fragment_name.node.as_str()) {
-                    stack.push(name);
-                    walk(doc, &fragment.node.selection_set.node, depth, stack, shape);
-                    stack.pop();
-                }
-            }
+        cost
+    }
+
+    fn field(&mut self, field: &'a Field, depth: usize) -> usize {
+        if field.alias.is_some() {
+            self.shape.aliases += 1;
         }
+        if depth == 0 {
+            self.shape.root_fields += 1;
+        }
+        let name = field.name.node.as_str();
+        if name == "__schema" || name == "__type" {
+            self.shape.introspection = true;
+            return 1 + self.introspection(&field.selection_set.node);
+        }
+        self.shape.depth = self.shape.depth.max(depth + 1);
+        let children = self.set(&field.selection_set.node, depth + 1);
+        let weight = weight(field, self.variables, self.limits);
+        children.saturating_mul(weight).saturating_add(1)
+    }
+
+    /// Introspection: one per selection, no depth.
+    fn introspection(&mut self, set: &'a SelectionSet) -> usize {
+        let before = self.shape.depth;
+        let cost = self.set(set, 1);
+        self.shape.depth = before;
+        cost
     }
 }
 
 /// Measures the operation that will run.
-pub fn measure(doc: &ExecutableDocument, op: &OperationDefinition) -> Shape {
-    let mut shape = Shape::default();
-    walk(doc, &op.selection_set.node, 0, &mut Vec::new(), &mut shape);
-    shape
+pub fn measure(
+    doc: &ExecutableDocument,
+    op: &OperationDefinition,
+    variables: &Variables,
+    limits: &Limits,
+) -> Shape {
+    let mut walk = Walk {
+        doc,
+        variables,
+        limits,
+        stack: Vec::new(),
+        shape: Shape::default(),
+    };
+    walk.shape.complexity = walk.set(&op.selection_set.node, 0);
+    walk.shape
 }
 
 /// Why an operation may not run.
@@ -89,9 +201,10 @@ pub enum Refusal {
 pub fn check(
     doc: &ExecutableDocument,
     op: &OperationDefinition,
+    variables: &Variables,
     limits: &Limits,
 ) -> Result<(), Refusal> {
-    let shape = measure(doc, op);
+    let shape = measure(doc, op, variables, limits);
     if shape.introspection && limits.disable_introspection {
         return Err(Refusal::Introspection);
     }
@@ -104,25 +217,22 @@ fn too_complex(shape: &Shape, limits: &Limits) -> Result<(), String> {
             "Query is too large: more than {MAX_VISITS} selections after expanding fragments."
         ));
     }
-    if shape.depth > limits.max_depth {
-        return Err(format!(
-            "Query is nested too deep: {} levels, at most {}.",
-            shape.depth, limits.max_depth
-        ));
+    let over = |what: &str, got: usize, max: usize| {
+        (got > max).then(|| format!("Query has too {what}: {got}, at most {max}."))
+    };
+    match over("deep a nesting", shape.depth, limits.max_depth)
+        .or_else(|| over("high a complexity", shape.complexity, limits.max_complexity))
+        .or_else(|| over("many aliases", shape.aliases, limits.max_aliases))
+        .or_else(|| {
+            over(
+                "many root fields",
+                shape.root_fields,
+                limits.max_root_fields,
+            )
+        }) {
+        Some(message) => Err(message),
+        None => Ok(()),
     }
-    if shape.aliases > limits.max_aliases {
-        return Err(format!(
-            "Query has too many aliases: {}, at most {}.",
-            shape.aliases, limits.max_aliases
-        ));
-    }
-    if shape.root_fields > limits.max_root_fields {
-        return Err(format!(
-            "Query has too many root fields: {}, at most {}.",
-            shape.root_fields, limits.max_root_fields
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -137,7 +247,7 @@ mod tests {
                 m.values().next().unwrap().node.clone()
             }
         };
-        measure(&doc, &op)
+        measure(&doc, &op, &Variables::default(), &Limits::default())
     }
 
     #[test]
@@ -148,5 +258,32 @@ mod tests {
         assert_eq!((s.depth, s.aliases, s.root_fields), (3, 1, 1));
         let s = shape("{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }");
         assert_eq!(s.depth, 0, "introspection is not counted");
+    }
+
+    #[test]
+    fn complexity_follows_the_page_size() {
+        // 1 + 20 × (nodes: 1 + id + name) = 61 with the default page size.
+        assert_eq!(
+            shape("{ conversations { nodes { id name } } }").complexity,
+            61
+        );
+        assert_eq!(
+            shape("{ conversations(first: 100) { nodes { id name } } }").complexity,
+            301
+        );
+        let big = Limits {
+            max_page_size: 1000,
+            ..Limits::default()
+        };
+        let doc =
+            async_graphql::parser::parse_query("{ conversations(first: 1000) { nodes { id } } }")
+                .unwrap();
+        let async_graphql::parser::types::DocumentOperations::Single(op) = &doc.operations else {
+            unreachable!()
+        };
+        assert_eq!(
+            measure(&doc, &op.node, &Variables::default(), &big).complexity,
+            2001
+        );
     }
 }

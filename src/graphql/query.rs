@@ -3,11 +3,12 @@
 use async_graphql::{Context, Object};
 
 use super::connection::ConversationConnection;
+use super::context::{checked_filter, limits, scope, store};
 use super::filter::{ConversationFilter, ConversationOrder};
 use super::scalars::Uuid;
 use super::types::Conversation;
-use super::{checked_filter, limits, scope, store};
-use crate::domain::filter::{CursorError, Field, Order, PageQuery, Position, Predicate};
+use crate::domain::filter::Predicate;
+use crate::domain::page::{CursorError, Order, PageQuery, Position};
 use crate::error::ApiError;
 
 /// Reads.
@@ -32,14 +33,6 @@ fn cursor(arg: &str, cursor: Option<String>, order: Order) -> Result<Option<Posi
             })
         })
         .transpose()
-}
-
-/// How many rows a page may return, for complexity (bad sizes are refused later anyway).
-fn page_weight(first: Option<i32>, last: Option<i32>) -> usize {
-    first
-        .or(last)
-        .map_or(20, |n| usize::try_from(n).unwrap_or(0))
-        .clamp(1, 100)
 }
 
 fn page_size(arg: &str, value: i32, max: u64) -> Result<u64, ApiError> {
@@ -70,7 +63,6 @@ impl Query {
     /// backwards; without either, the first 20. Cursors are keyset positions, so a page deep
     /// in the list costs what the first costs and rows inserted meanwhile never shift a page.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "1 + child_complexity * page_weight(first, last)")]
     async fn conversations(
         &self,
         ctx: &Context<'_>,
@@ -107,7 +99,7 @@ impl Query {
         };
         let mut filter = checked_filter(filter.as_ref(), limits)?;
         if !include_deleted.unwrap_or(false) {
-            filter = Predicate::all_of(vec![filter, Predicate::IsNull(Field::TmDelete, true)]);
+            filter = Predicate::all_of(vec![filter, Predicate::live()]);
         }
         let query = PageQuery {
             filter,

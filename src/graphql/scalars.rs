@@ -1,11 +1,19 @@
-//! The `UUID` and `DateTime` scalars.
+//! The `UUID` and `DateTime` scalars. A value that does not parse is an error with
+//! `extensions.code` `BAD_USER_INPUT` wherever it is met (over HTTP and over WebSocket).
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{SubsecRound, Utc};
+use chrono::Utc;
+
+use crate::domain::time;
+use crate::error::Code;
 
 /// A UUID in its RFC 4122 text form (`bdc9d9f5-706c-4e2d-9be7-7dc1e5fd45a0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Uuid(pub uuid::Uuid);
+
+fn bad<T: async_graphql::InputType>(message: String) -> InputValueError<T> {
+    InputValueError::custom(message).with_extension("code", Code::BadUserInput.as_str())
+}
 
 #[Scalar(
     name = "UUID",
@@ -18,8 +26,9 @@ impl ScalarType for Uuid {
         match &value {
             Value::String(s) => uuid::Uuid::try_parse(s)
                 .map(Uuid)
-                .map_err(|_| InputValueError::custom(format!("`{s}` is not a UUID"))),
-            _ => Err(InputValueError::expected_type(value)),
+                .map_err(|_| bad(format!("`{s}` is not a UUID"))),
+            _ => Err(InputValueError::expected_type(value)
+                .with_extension("code", Code::BadUserInput.as_str())),
         }
     }
 
@@ -36,26 +45,6 @@ impl ScalarType for Uuid {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
-/// Formats as `2022-06-23T05:05:40.950834Z` (by hand: chrono's `format` parses its pattern
-/// on every call, and every conversation has timestamps).
-pub fn format_datetime(at: &chrono::DateTime<Utc>) -> String {
-    use chrono::{Datelike, Timelike};
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(27);
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.nanosecond() / 1_000 % 1_000_000
-    );
-    out
-}
-
 #[Scalar(
     name = "DateTime",
     specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339"
@@ -67,45 +56,27 @@ pub fn format_datetime(at: &chrono::DateTime<Utc>) -> String {
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
-                .map(|t| DateTime(t.with_timezone(&Utc).trunc_subsecs(6)))
-                .map_err(|_| {
-                    InputValueError::custom(format!(
-                        "`{s}` is not an RFC 3339 date-time (e.g. 2022-06-23T05:05:40.950834Z)"
-                    ))
-                }),
-            _ => Err(InputValueError::expected_type(value)),
+            Value::String(s) => time::parse_rfc3339(s).map(DateTime).ok_or_else(|| {
+                bad(format!(
+                    "`{s}` is not an RFC 3339 date-time (e.g. 2022-06-23T05:05:40.950834Z)"
+                ))
+            }),
+            _ => Err(InputValueError::expected_type(value)
+                .with_extension("code", Code::BadUserInput.as_str())),
         }
     }
 
     fn is_valid(value: &Value) -> bool {
-        matches!(value, Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok())
+        matches!(value, Value::String(s) if time::parse_rfc3339(s).is_some())
     }
 
     fn to_value(&self) -> Value {
-        Value::String(format_datetime(&self.0))
+        Value::String(time::format(&self.0))
     }
 }
 
 impl From<chrono::DateTime<Utc>> for DateTime {
     fn from(t: chrono::DateTime<Utc>) -> Self {
         DateTime(t)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn datetime_has_microseconds_and_z() {
-        let t = chrono::DateTime::parse_from_rfc3339("2022-06-23T05:05:40.95+00:00")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(format_datetime(&t), "2022-06-23T05:05:40.950000Z");
-        let t = chrono::DateTime::parse_from_rfc3339("0999-01-02T03:04:05.000007+00:00")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(format_datetime(&t), "0999-01-02T03:04:05.000007Z");
     }
 }

@@ -6,12 +6,12 @@ use async_graphql::{Context, Enum, Object, Subscription};
 use futures_util::stream::{self, Stream};
 use tokio::sync::{broadcast, Notify};
 
+use super::context::{access, checked_filter, events, limits};
 use super::filter::ConversationFilter;
 use super::scalars::DateTime;
 use super::types::Conversation;
-use super::{access, checked_filter, limits};
 use crate::error::ApiError;
-use crate::events::{Event, EventBus, EventKind};
+use crate::events::{Event, EventKind};
 
 /// What happened to the conversation.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +76,7 @@ impl Subscription {
         let filter = checked_filter(filter.as_ref(), limits(ctx)?)?;
         let kinds: Option<Vec<EventKind>> =
             kinds.map(|ks| ks.into_iter().map(EventKind::from).collect());
-        let bus = ctx
-            .data::<EventBus>()
-            .map_err(|_| ApiError::internal("schema built without an EventBus"))?;
+        let bus = events(ctx)?;
         let close = ctx.data_opt::<CloseConnection>().cloned();
         let receiver = bus.subscribe();
 

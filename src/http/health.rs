@@ -2,12 +2,13 @@
 //! `GET /metrics` (Prometheus).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
-use crate::db;
+use super::state::AppState;
+use crate::{db, metrics};
 
 pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
@@ -24,13 +25,11 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(state.store.connection()),
-    )
+/// `GET /metrics`: the OpenMetrics text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let text = state.metrics.render(
+        db::pool_stats(state.store.connection()),
+        state.events.subscriber_count(),
+    );
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text)
 }

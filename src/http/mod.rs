@@ -3,16 +3,20 @@
 mod graphiql;
 mod graphql;
 mod health;
+mod negotiate;
+mod params;
 pub mod request_id;
+mod respond;
+mod state;
 mod ws;
+
+pub use state::AppState;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware;
 use axum::routing::get;
 use axum::Router;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-
-use crate::app::AppState;
 
 /// Which origins may call the API from a browser.
 #[derive(Debug, Clone, Default)]

@@ -19,8 +19,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use futures_util::{sink, SinkExt, StreamExt};
 
-use crate::app::AppState;
-use crate::auth::{Access, AuthError, Verifier};
+use super::state::AppState;
 use crate::graphql::CloseConnection;
 
 /// Prefix of connection-init errors that mean "bad credentials" (closed with 4403).
@@ -51,20 +50,6 @@ fn payload_token(payload: &serde_json::Value) -> Option<String> {
             .find_map(|k| v.get(k).and_then(|t| t.as_str()).map(str::to_owned))
     };
     find(payload).or_else(|| payload.get("headers").and_then(find))
-}
-
-fn authenticate(
-    verifier: Option<&Verifier>,
-    payload: &serde_json::Value,
-    header_token: Option<&str>,
-) -> Result<Access, AuthError> {
-    let Some(verifier) = verifier else {
-        return Ok(Access::Open);
-    };
-    let token = payload_token(payload);
-    verifier
-        .verify_header(token.as_deref().or(header_token))
-        .map(Access::Caller)
 }
 
 /// Rewrites the library's close frames into the codes of the protocol spec.
@@ -124,18 +109,19 @@ async fn serve_connection(
     let close = CloseConnection::default();
     let mut data = Data::default();
     data.insert(close.clone());
-    let verifier = state.auth.clone();
-    let connection =
-        GraphQLWebSocket::new_with_pair(sink, ws_stream, state.schemas.guarded.clone(), protocol)
-            .with_data(data)
-            .on_connection_init(move |payload| async move {
-                let access = authenticate(verifier.as_deref(), &payload, header_token.as_deref())
-                    .map_err(|e| async_graphql::Error::new(format!("{FORBIDDEN}{e}")))?;
-                let mut data = Data::default();
-                data.insert(access);
-                Ok(data)
-            })
-            .serve();
+    let schema = state.api.subscriptions.clone();
+    let connection = GraphQLWebSocket::new_with_pair(sink, ws_stream, schema, protocol)
+        .with_data(data)
+        .on_connection_init(move |payload| async move {
+            let token = payload_token(&payload);
+            let access = state
+                .authenticate_value(token.as_deref().or(header_token.as_deref()))
+                .map_err(|e| async_graphql::Error::new(format!("{FORBIDDEN}{e}")))?;
+            let mut data = Data::default();
+            data.insert(access);
+            Ok(data)
+        })
+        .serve();
     tokio::pin!(connection);
     tokio::select! {
         () = &mut connection => {}

@@ -8,15 +8,14 @@ use std::path::PathBuf;
 use super::export::{export, ExportError};
 use super::import::{import_text, ImportError, ImportOptions};
 use super::progress::Progress;
-use crate::app::{self, StartError};
 use crate::config::{ExportArgs, ImportArgs, ServeConfig};
-use crate::db::{ConversationStore, OnExisting};
+use crate::db::{self, ConversationStore, OnExisting, OpenError, PoolSettings};
 
 /// Why a subcommand failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     #[error(transparent)]
-    Start(#[from] StartError),
+    Database(#[from] OpenError),
     #[error("cannot read {0}: {1}")]
     Read(String, #[source] std::io::Error),
     #[error("cannot create {0}: {1}")]
@@ -31,7 +30,7 @@ pub enum ToolError {
 /// exit status is then non-zero).
 pub async fn run_import(config: &ServeConfig, args: &ImportArgs) -> Result<bool, ToolError> {
     let text = read_input(&args.file)?;
-    let conn = app::open_database_for_tool(config).await?;
+    let conn = open(config).await?;
     let store = ConversationStore::new(conn.clone());
     let options = ImportOptions {
         on_existing: if args.upsert {
@@ -92,7 +91,7 @@ fn read_input(file: &str) -> Result<String, ToolError> {
 
 /// `export [--include-deleted] [FILE]`: NDJSON to FILE, or to standard output.
 pub async fn run_export(config: &ServeConfig, args: &ExportArgs) -> Result<(), ToolError> {
-    let conn = app::open_database_for_tool(config).await?;
+    let conn = open(config).await?;
     let store = ConversationStore::new(conn.clone());
     let mut out: Box<dyn Write> = match &args.file {
         Some(path) if path.as_os_str() != "-" => Box::new(BufWriter::new(
@@ -111,4 +110,13 @@ pub async fn run_export(config: &ServeConfig, args: &ExportArgs) -> Result<(), T
         progress.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The database for a tool: migrated, with a small pool and no statement timeout.
+async fn open(config: &ServeConfig) -> Result<sea_orm::DatabaseConnection, OpenError> {
+    db::open(
+        &config.database_url,
+        &PoolSettings::for_tool(config.db_schema.clone()),
+    )
+    .await
 }

@@ -2,9 +2,8 @@
 
 use std::io::Write;
 
-use super::record::RecordOut;
 use crate::db::{ConversationStore, StoreError};
-use crate::domain::filter::{Field, Predicate};
+use crate::domain::filter::Predicate;
 
 /// Rows read per query.
 const PAGE: u64 = 1000;
@@ -37,7 +36,7 @@ pub async fn export(
     let filter = if include_deleted {
         Predicate::All
     } else {
-        Predicate::IsNull(Field::TmDelete, true)
+        Predicate::live()
     };
     let total = store.count(&filter, &Predicate::All).await?;
     let mut written = 0u64;
@@ -48,8 +47,7 @@ pub async fn export(
         let Some(last) = page.last() else { break };
         after = Some(last.id);
         for conversation in &page {
-            serde_json::to_writer(&mut *out, &RecordOut::from(conversation))
-                .map_err(std::io::Error::from)?;
+            serde_json::to_writer(&mut *out, conversation).map_err(std::io::Error::from)?;
             out.write_all(b"\n")?;
         }
         written += page.len() as u64;

@@ -1,8 +1,7 @@
 //! Import and export of conversations in the source platform's JSON shape.
 //!
-//! - [`time`]: the `tm_*` forms (`2022-06-23 05:05:40.950834`, `2022-06-23T05:05:40.950834Z`,
-//!   the `9999-01-01` "not yet" sentinel, `null`);
-//! - [`record`]: one record, read with the API's validation rules and written back;
+//! - [`record`]: one record, read with the API's validation rules (the shape itself, and the
+//!   `tm_*` forms, are the domain's: [`crate::domain::Record`], [`crate::domain::time`]);
 //! - [`input`]: a JSON array, the REST `{"result": [...]}` envelope, or NDJSON;
 //! - [`import`] / [`export`]: the batch logic over [`crate::db::ConversationStore`];
 //! - [`progress`]: the terminal progress line;
@@ -16,7 +15,6 @@ pub mod import;
 pub mod input;
 pub mod progress;
 pub mod record;
-pub mod time;
 
 pub use export::{export, ExportError, ExportObserver};
 pub use import::{

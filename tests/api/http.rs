@@ -266,7 +266,9 @@ async fn metrics_in_prometheus_format(app: TestApp) {
     .await;
     let r = app.send(get("/metrics", "text/plain")).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.content_type().starts_with("text/plain; version=0.0.4"));
+    assert!(r
+        .content_type()
+        .starts_with("application/openmetrics-text; version=1.0.0"));
     let text = r.body.as_str().unwrap();
     for line in [
         "graphql_requests_total{operation=\"Count\",outcome=\"ok\"} 1",

@@ -1,0 +1,55 @@
+//! A change to a conversation: what `updateConversation` may touch.
+
+use uuid::Uuid;
+
+use super::text::{LongText, ShortText};
+use super::Invalid;
+
+/// What happens to the owner in an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OwnerPatch {
+    /// Left out: unchanged.
+    #[default]
+    Keep,
+    /// Explicit null: nobody owns it.
+    Unassign,
+    /// This agent owns it.
+    Assign(Uuid),
+}
+
+/// A validated change: `None` / [`OwnerPatch::Keep`] leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationPatch {
+    pub name: Option<ShortText>,
+    pub detail: Option<LongText>,
+    pub owner: OwnerPatch,
+}
+
+impl ConversationPatch {
+    /// Checks the parts; assigning the nil UUID unassigns.
+    pub fn parse(
+        name: Option<String>,
+        detail: Option<String>,
+        owner: OwnerPatch,
+    ) -> Result<Self, Invalid> {
+        let owner = match owner {
+            OwnerPatch::Assign(id) if id.is_nil() => OwnerPatch::Unassign,
+            other => other,
+        };
+        Ok(Self {
+            name: name.map(|n| ShortText::parse("name", n)).transpose()?,
+            detail: detail.map(|d| LongText::parse("detail", d)).transpose()?,
+            owner,
+        })
+    }
+
+    /// True when the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.detail.is_none() && self.owner == OwnerPatch::Keep
+    }
+
+    /// Whether the patch touches the owner (agents may not).
+    pub fn changes_owner(&self) -> bool {
+        self.owner != OwnerPatch::Keep
+    }
+}

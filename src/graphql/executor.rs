@@ -1,0 +1,269 @@
+//! The executor: everything between "a GraphQL request arrived" and "here is its result",
+//! whatever carried it (the HTTP layer only negotiates, reads parameters and writes
+//! responses). It resolves automatic persisted queries, parses (with a cache of parsed
+//! documents), runs the [guard](super::guard), picks the schema, runs with a deadline, and
+//! answers with a typed [`Outcome`]: it never inspects error messages.
+//!
+//! Validation is skipped for a query whose document already passed it once (the schema never
+//! changes while the process runs). Such a run still coerces variables; if it reports any
+//! error, the query (which writes nothing) is run again with full validation, whose answer is
+//! the one given.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Response, ServerError, Value, Variables};
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+use super::guard::{self, Refused};
+use super::limits::Limits;
+use super::AppSchema;
+use crate::auth::Access;
+use crate::error::{code_of, ApiError, Code};
+
+/// Longest document text kept in the parsed-document cache.
+const MAX_CACHED_QUERY: usize = 4096;
+/// How many parsed documents each cache keeps.
+const CACHED_DOCUMENTS: usize = 256;
+
+/// One GraphQL operation to run, as the transport read it.
+#[derive(Debug)]
+pub struct Operation {
+    /// The document; empty when a persisted query sends only its hash.
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: Variables,
+    /// `extensions.persistedQuery.sha256Hash` (Apollo's automatic persisted queries, v1).
+    pub persisted: Option<Persisted>,
+    /// It came over `GET`: it may only read.
+    pub via_get: bool,
+    pub access: Access,
+    /// Put in `extensions.requestId` of internal errors (and in the log line about them).
+    pub request_id: String,
+}
+
+/// `extensions.persistedQuery` of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Persisted {
+    /// Version 1 with this SHA-256 (hex).
+    Hash(String),
+    /// A version or shape this server does not speak.
+    Unsupported,
+}
+
+/// What became of an operation.
+#[derive(Debug)]
+pub enum Outcome {
+    /// It ran: data, perhaps with field errors.
+    Ran(Response),
+    /// It was refused before anything ran: the document, its variables or the request are at
+    /// fault (a GraphQL request error). Nothing was read or written.
+    Refused {
+        errors: Vec<ServerError>,
+        /// A mutation or subscription came over `GET`.
+        not_a_query: bool,
+    },
+    /// It did not finish within the deadline and was cancelled.
+    TimedOut,
+}
+
+/// The schemas the executor runs on: the same types and data, with and without validation.
+#[derive(Clone)]
+pub struct Schemas {
+    /// Full validation.
+    pub checked: AppSchema,
+    /// No validation: only for queries whose document passed it before.
+    pub prevalidated: AppSchema,
+}
+
+/// Runs operations. Cheap to clone.
+#[derive(Clone)]
+pub struct Executor {
+    schemas: Schemas,
+    limits: Arc<Limits>,
+    /// Parsed documents by their text.
+    documents: LruCacheStorage,
+    /// Documents that passed full validation, by their text.
+    validated: LruCacheStorage,
+    /// Automatic persisted queries by their hash.
+    persisted: LruCacheStorage,
+}
+
+/// An error that refuses the whole request.
+fn refused(error: ApiError) -> Outcome {
+    Outcome::Refused {
+        errors: vec![error.into_server_error()],
+        not_a_query: false,
+    }
+}
+
+/// A response that is a request error: no data, and no error belongs to a field.
+fn is_request_error(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+impl Executor {
+    pub fn new(schemas: Schemas, limits: Arc<Limits>) -> Self {
+        Self {
+            schemas,
+            documents: LruCacheStorage::new(CACHED_DOCUMENTS),
+            validated: LruCacheStorage::new(CACHED_DOCUMENTS),
+            persisted: LruCacheStorage::new(limits.persisted_queries.max(1)),
+            limits,
+        }
+    }
+
+    /// The document of a persisted query: looked up by hash, or registered with it.
+    async fn persisted_document(
+        &self,
+        hash: &str,
+        query: &str,
+    ) -> Result<ExecutableDocument, ApiError> {
+        if query.is_empty() {
+            return self
+                .persisted
+                .get(hash.to_owned())
+                .await
+                .ok_or_else(|| ApiError::bad_request("PersistedQueryNotFound"));
+        }
+        if format!("{:x}", Sha256::digest(query.as_bytes())) != hash {
+            return Err(ApiError::bad_request("provided sha does not match query"));
+        }
+        let doc = parse(query)?;
+        self.persisted.set(hash.to_owned(), doc.clone()).await;
+        Ok(doc)
+    }
+
+    /// The parsed document, and whether it passed full validation before.
+    async fn document(&self, query: &str) -> Result<(ExecutableDocument, bool), ApiError> {
+        let cacheable = query.len() <= MAX_CACHED_QUERY;
+        if cacheable {
+            if let Some(doc) = self.validated.get(query.to_owned()).await {
+                return Ok((doc, true));
+            }
+            if let Some(doc) = self.documents.get(query.to_owned()).await {
+                return Ok((doc, false));
+            }
+        }
+        let doc = parse(query)?;
+        if cacheable {
+            self.documents.set(query.to_owned(), doc.clone()).await;
+        }
+        Ok((doc, false))
+    }
+
+    /// Runs `op`, cancelling it after `timeout`.
+    pub async fn execute(&self, op: Operation, timeout: Duration) -> Outcome {
+        let (doc, validated) = match (&op.persisted, op.query.as_str()) {
+            (Some(Persisted::Hash(hash)), query) => {
+                match self.persisted_document(hash, query).await {
+                    Ok(doc) => (doc, false),
+                    Err(e) => return refused(e),
+                }
+            }
+            (Some(Persisted::Unsupported), _) => {
+                return refused(ApiError::bad_request(
+                    "only version 1 of the persistedQuery extension is supported",
+                ))
+            }
+            (None, query) => match self.document(query).await {
+                Ok(found) => found,
+                Err(e) => return refused(e),
+            },
+        };
+        let name = op.operation_name.as_deref();
+        if let Err(refusal) = guard::check(&doc, name, &op.variables, &self.limits, op.via_get) {
+            let not_a_query = refusal == Refused::NotAQuery;
+            return Outcome::Refused {
+                errors: vec![refusal.into_error().into_server_error()],
+                not_a_query,
+            };
+        }
+        let query_only = guard::is_query_only(&doc, name);
+        let remember = (!validated && op.persisted.is_none() && op.query.len() <= MAX_CACHED_QUERY)
+            .then(|| (op.query.clone(), doc.clone()));
+        let response = if validated && query_only {
+            match run(&self.schemas.prevalidated, &op, doc.clone(), timeout).await {
+                Ok(r) if r.errors.is_empty() => Ok(r),
+                // Errors without validation may be validation errors in disguise: ask again.
+                Ok(_) => run(&self.schemas.checked, &op, doc, timeout).await,
+                Err(e) => Err(e),
+            }
+        } else {
+            run(&self.schemas.checked, &op, doc, timeout).await
+        };
+        let Ok(response) = response else {
+            tracing::warn!(request_id = %op.request_id, "request timed out and was cancelled");
+            return Outcome::TimedOut;
+        };
+        if is_request_error(&response) {
+            let errors = response.errors.into_iter().map(coded).collect();
+            return Outcome::Refused {
+                errors,
+                not_a_query: false,
+            };
+        }
+        if let Some((key, doc)) = remember {
+            self.validated.set(key, doc).await;
+        }
+        Outcome::Ran(with_codes(response, &op.request_id))
+    }
+}
+
+/// Executes `doc` for `op` on `schema`, cancelled after `timeout`.
+async fn run(
+    schema: &AppSchema,
+    op: &Operation,
+    doc: ExecutableDocument,
+    timeout: Duration,
+) -> Result<Response, tokio::time::error::Elapsed> {
+    let mut request = async_graphql::Request::new(String::new())
+        .variables(op.variables.clone())
+        .data(op.access.clone());
+    if let Some(name) = &op.operation_name {
+        request = request.operation_name(name.clone());
+    }
+    request.set_parsed_query(doc);
+    let span = tracing::info_span!("graphql", request_id = %op.request_id);
+    tokio::time::timeout(timeout, schema.execute(request).instrument(span)).await
+}
+
+/// Parses a document; a syntax error is a request error with the parser's message.
+fn parse(query: &str) -> Result<ExecutableDocument, ApiError> {
+    async_graphql::parser::parse_query(query).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// An error async-graphql made itself (validation, argument coercion) carries no code: the
+/// document or a value the client sent is at fault. Every error of ours has one.
+fn coded(mut error: ServerError) -> ServerError {
+    if code_of(&error).is_none() {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", Code::BadUserInput.as_str());
+    }
+    error
+}
+
+/// Gives uncoded errors their code, and internal errors the request id (which the log line
+/// about their cause carries too).
+fn with_codes(mut response: Response, request_id: &str) -> Response {
+    response.errors = std::mem::take(&mut response.errors)
+        .into_iter()
+        .map(coded)
+        .map(|mut e| {
+            if code_of(&e) == Some(Code::InternalServerError.as_str()) {
+                if let Some(ext) = e.extensions.as_mut() {
+                    ext.set("requestId", request_id);
+                }
+            }
+            e
+        })
+        .collect();
+    response
+}
