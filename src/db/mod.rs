@@ -5,6 +5,7 @@
 
 pub mod entity;
 mod filter;
+mod many;
 mod order;
 mod store;
 mod value;

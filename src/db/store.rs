@@ -451,7 +451,7 @@ fn address_type(stored: &str) -> Result<AddressType, DbErr> {
 }
 
 /// A stored row as the domain sees it: sentinels and nil owners read as "none".
-fn to_domain(m: Model) -> Result<Conversation, DbErr> {
+pub(super) fn to_domain(m: Model) -> Result<Conversation, DbErr> {
     let kind = ConversationType::from_stored(&m.kind)
         .ok_or_else(|| DbErr::Custom(format!("unknown conversation type {:?}", m.kind)))?;
     Ok(Conversation {
