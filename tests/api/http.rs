@@ -176,7 +176,10 @@ async fn graphiql_health_ready_cors(app: TestApp) {
     let page = r.body.as_str().unwrap();
     assert!(page.contains("/graphql/assets/graphiql.min.js"));
     assert!(page.contains("/graphql/assets/graphiql-plugin-explorer.umd.js"));
-    assert!(page.contains("explorerPlugin()"), "the Explorer is in the sidebar");
+    assert!(
+        page.contains("explorerPlugin()"),
+        "the Explorer is in the sidebar"
+    );
     assert!(page.contains("/graphql/ws"));
     assert!(!page.contains("https://"), "no CDN: GraphiQL works offline");
     for asset in [
