@@ -3,8 +3,15 @@
 #   1. conformance/                 graphql-http's server audit (every MUST and SHOULD)
 #   2. examples/typescript-client/  graphql-codegen + tsc --noEmit + the typed client, live
 #                                   (queries and mutations over HTTP, subscriptions over graphql-ws)
-#   3. browser-test/                GraphiQL in Debian's headless Chromium (installed if missing):
-#                                   a query, and a subscription that shows an event
+#   3. examples/relay-client/       relay-compiler (Node interface on nodeId), then relay-runtime:
+#                                   a @connection paged twice, a @refetchable refetch by nodeId,
+#                                   the store keyed by nodeId
+#   4. examples/apollo-client/      Apollo Client 4: relayStylePagination + fetchMore, cache by
+#                                   __typename + id, error types, a subscription (GraphQLWsLink)
+#   5. examples/urql-client/        urql + Graphcache relayPagination(): pages merged, no repeats
+#   6. browser-test/                GraphiQL in Debian's headless Chromium (installed if missing):
+#                                   a query, the Explorer plugin (tick conversations -> totalCount,
+#                                   run, read the count), and a subscription that shows an event
 #
 #   scripts/ecosystem-checks.sh [SERVER_BINARY]     (default target/debug/conversation-graphql)
 #
@@ -118,6 +125,31 @@ if step "typescript client: npm ci" npm ci --no-audit --no-fund --prefix "$clien
   step "typescript client: live check" env GRAPHQL_URL="$url" node "$client/dist/check-live.js" || true
 else
   skip "typescript client: the steps after the failed one"
+fi
+
+# ---------------------------------------------------------------------------------------------
+client=examples/relay-client
+if step "relay client: npm ci" npm ci --no-audit --no-fund --prefix "$client" &&
+  step "relay client: relay-compiler" npm run --prefix "$client" relay; then
+  step "relay client: live check" env GRAPHQL_URL="$url" node "$client/src/check-live.mjs" || true
+else
+  skip "relay client: the steps after the failed one"
+fi
+
+# ---------------------------------------------------------------------------------------------
+client=examples/apollo-client
+if step "apollo client: npm ci" npm ci --no-audit --no-fund --prefix "$client"; then
+  step "apollo client: live check" env GRAPHQL_URL="$url" node "$client/src/check-live.mjs" || true
+else
+  skip "apollo client: live check"
+fi
+
+# ---------------------------------------------------------------------------------------------
+client=examples/urql-client
+if step "urql client: npm ci" npm ci --no-audit --no-fund --prefix "$client"; then
+  step "urql client: live check" env GRAPHQL_URL="$url" node "$client/src/check-live.mjs" || true
+else
+  skip "urql client: live check"
 fi
 
 # ---------------------------------------------------------------------------------------------

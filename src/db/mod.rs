@@ -8,6 +8,7 @@
 mod batch;
 pub mod entity;
 mod filter;
+mod many;
 pub mod notify;
 mod order;
 mod sqlite;

@@ -90,6 +90,10 @@ fn weight(field: &Field, variables: &Variables, limits: &Limits) -> usize {
         Some(Value::Number(n)) => n.as_u64(),
         _ => None,
     };
+    let list_len = |name: &str| match arg(name) {
+        Some(Value::List(items)) => items.len(),
+        _ => 1,
+    };
     let max_page = usize::try_from(limits.max_page_size).unwrap_or(usize::MAX);
     match field.name.node.as_str() {
         "conversations" => int("first")
@@ -98,6 +102,7 @@ fn weight(field: &Field, variables: &Variables, limits: &Limits) -> usize {
             .try_into()
             .unwrap_or(usize::MAX)
             .clamp(1, max_page.max(1)),
+        "nodes" => list_len("ids").clamp(1, super::node::MAX_NODES),
         _ => 1,
     }
 }

@@ -9,6 +9,7 @@ mod filter;
 mod guard;
 pub mod limits;
 mod mutation;
+mod node;
 mod query;
 mod scalars;
 mod subscription;

@@ -1,10 +1,11 @@
 //! The `Query` root.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, Object, ID};
 
 use super::connection::ConversationConnection;
 use super::context::{checked_filter, limits, scope, store};
 use super::filter::{ConversationFilter, ConversationOrder};
+use super::node::{self, Node};
 use super::scalars::Uuid;
 use super::types::Conversation;
 use crate::domain::filter::Predicate;
@@ -114,5 +115,26 @@ impl Query {
             .await
             .map_err(ApiError::from)?;
         Ok(ConversationConnection::new(query, page.rows, page.has_more))
+    }
+
+    /// An object by its `nodeId` (Relay object identification); `null` when the id is
+    /// unknown, malformed, or names an object the caller may not see. Deleted conversations
+    /// are found, as by `conversation(id)`.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A `nodeId`.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
+        Ok(node::node(ctx, &id).await?)
+    }
+
+    /// Objects by their `nodeId`s, in the order of `ids`: each place holds what `node(id)`
+    /// answers for its id, so `null` where that is `null`. At most 100 ids.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "`nodeId`s; at most 100, repeats allowed.")] ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
+        Ok(node::nodes(ctx, &ids).await?)
     }
 }

@@ -1,6 +1,6 @@
 //! Output types: `Conversation`, `Address` and their enums.
 
-use async_graphql::{Enum, InputObject, MaybeUndefined, Object};
+use async_graphql::{Enum, InputObject, MaybeUndefined, Object, ID};
 
 use super::scalars::{DateTime, Uuid};
 use crate::domain::{self, ConversationPatch, Invalid, OwnerPatch};
@@ -98,6 +98,12 @@ impl Conversation {
     /// The conversation's unique id.
     async fn id(&self) -> Uuid {
         Uuid(self.0.id)
+    }
+
+    /// Globally unique and opaque; stable for the conversation's life. Relay identifies,
+    /// caches and refetches objects by it (`node(id:)`); `id` stays the conversation's UUID.
+    pub(super) async fn node_id(&self) -> ID {
+        super::node::conversation_node_id(self.0.id)
     }
 
     /// The customer (tenant) the conversation belongs to.

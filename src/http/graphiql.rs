@@ -1,11 +1,13 @@
 //! GraphiQL, served from the binary so it works with no internet (assets vendored under
-//! `assets/graphiql/`, see `LICENSES.txt` there).
+//! `assets/graphiql/`, see `LICENSES.txt` there), with the Explorer plugin in its sidebar:
+//! build a query by ticking fields and arguments.
 
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-/// The page, wired to `/graphql` for queries and `/graphql/ws` for subscriptions.
+/// The page, wired to `/graphql` for queries and `/graphql/ws` for subscriptions; the
+/// Explorer is in the sidebar (its button is labelled "Show GraphiQL Explorer").
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
@@ -13,6 +15,7 @@ const PAGE: &str = r#"<!doctype html>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>conversation-graphql · GraphiQL</title>
   <link rel="stylesheet" href="/graphql/assets/graphiql.min.css">
+  <link rel="stylesheet" href="/graphql/assets/graphiql-plugin-explorer.css">
   <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
 </head>
 <body>
@@ -20,6 +23,7 @@ const PAGE: &str = r#"<!doctype html>
   <script src="/graphql/assets/react.production.min.js"></script>
   <script src="/graphql/assets/react-dom.production.min.js"></script>
   <script src="/graphql/assets/graphiql.min.js"></script>
+  <script src="/graphql/assets/graphiql-plugin-explorer.umd.js"></script>
   <script>
     const wsScheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const fetcher = GraphiQL.createFetcher({
@@ -40,7 +44,12 @@ query Newest {
 }
 `;
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, { fetcher, defaultQuery, shouldPersistHeaders: true })
+      React.createElement(GraphiQL, {
+        fetcher,
+        defaultQuery,
+        shouldPersistHeaders: true,
+        plugins: [GraphiQLPluginExplorer.explorerPlugin()],
+      })
     );
   </script>
 </body>
@@ -60,6 +69,14 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         ),
         "graphiql.min.css" => (
             include_bytes!("../../assets/graphiql/graphiql.min.css"),
+            "text/css; charset=utf-8",
+        ),
+        "graphiql-plugin-explorer.umd.js" => (
+            include_bytes!("../../assets/graphiql/graphiql-plugin-explorer.umd.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "graphiql-plugin-explorer.css" => (
+            include_bytes!("../../assets/graphiql/graphiql-plugin-explorer.css"),
             "text/css; charset=utf-8",
         ),
         "react.production.min.js" => (

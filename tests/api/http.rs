@@ -175,6 +175,11 @@ async fn graphiql_health_ready_cors(app: TestApp) {
     assert!(r.content_type().starts_with("text/html"));
     let page = r.body.as_str().unwrap();
     assert!(page.contains("/graphql/assets/graphiql.min.js"));
+    assert!(page.contains("/graphql/assets/graphiql-plugin-explorer.umd.js"));
+    assert!(
+        page.contains("explorerPlugin()"),
+        "the Explorer is in the sidebar"
+    );
     assert!(page.contains("/graphql/ws"));
     assert!(!page.contains("https://"), "no CDN: GraphiQL works offline");
     for asset in [
@@ -182,6 +187,8 @@ async fn graphiql_health_ready_cors(app: TestApp) {
         "graphiql.min.css",
         "react.production.min.js",
         "react-dom.production.min.js",
+        "graphiql-plugin-explorer.umd.js",
+        "graphiql-plugin-explorer.css",
     ] {
         let r = app
             .send(get(&format!("/graphql/assets/{asset}"), "*/*"))

@@ -8,6 +8,7 @@ mod crud;
 mod filters;
 mod http;
 mod limits;
+mod node;
 mod paging;
 mod persisted;
 mod process;

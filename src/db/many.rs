@@ -1,0 +1,33 @@
+//! Reading many conversations by id at once (`nodes(ids)`).
+
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::entity::{Column, Entity};
+use super::filter::compile;
+use super::store::ConversationStore;
+use crate::domain::filter::Predicate;
+use crate::domain::Conversation;
+
+impl ConversationStore {
+    /// The conversations of `ids` within `scope`, deleted or not, in one query and in no
+    /// particular order; ids with no such row (or none in scope) are left out.
+    pub async fn get_many(
+        &self,
+        ids: &[Uuid],
+        scope: &Predicate,
+    ) -> Result<Vec<Conversation>, DbErr> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = self.connection();
+        Entity::find()
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .filter(compile(scope, db.get_database_backend()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(Conversation::try_from)
+            .collect()
+    }
+}
