@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use crate::auth::Verifier;
 use crate::config::{self, ServeConfig};
 use crate::db::{self, ConversationStore, OpenError, PoolSettings};
-use crate::events::EventBus;
+use crate::events::{EventBus, EventSettings};
 use crate::graphql::{self, Limits};
 use crate::http::{self, CorsOrigins};
 
@@ -33,6 +33,10 @@ pub struct AppOptions {
     pub events_channel: String,
     /// Events a subscriber may fall behind before it is dropped.
     pub event_buffer: usize,
+    /// How often the event tailer and sequencer look without being woken.
+    pub event_poll_interval: Duration,
+    /// How long the event log keeps events.
+    pub event_retention: Duration,
     /// How long one WebSocket write may take before the connection is dropped.
     pub ws_send_timeout: Duration,
 }
@@ -55,7 +59,9 @@ impl AppOptions {
             max_batch: config.max_batch,
             request_timeout: secs(config.request_timeout_secs),
             events_channel: config.events_channel(),
-            event_buffer: config.event_buffer,
+            event_buffer: config.events.event_buffer,
+            event_poll_interval: config.events.event_poll_interval.max(Duration::from_millis(1)),
+            event_retention: config.events.event_retention,
             ws_send_timeout: secs(config.ws_send_timeout_secs),
         }
     }
@@ -69,7 +75,15 @@ pub fn router(db: DatabaseConnection, options: &AppOptions) -> Router {
 /// The router and the state behind it.
 pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState) {
     let store = ConversationStore::new(db);
-    let events = EventBus::for_store(&store, &options.events_channel, options.event_buffer);
+    let events = EventBus::start(
+        &store,
+        &EventSettings {
+            channel: options.events_channel.clone(),
+            buffer: options.event_buffer,
+            poll_interval: options.event_poll_interval,
+            retention: options.event_retention,
+        },
+    );
     let limits = Arc::new(options.limits.clone());
     let state = AppState {
         api: graphql::build(store.clone(), events.clone(), limits),

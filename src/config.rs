@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use clap::{Args, FromArgMatches, Parser, Subcommand};
 
+use crate::events::EventOptions;
 use crate::graphql::Limits;
 
 /// The defaults of a group of flags, as clap's attributes give them (the one place they are
@@ -63,6 +64,11 @@ pub struct ImportArgs {
     /// Skip bad records (each is reported) instead of stopping at the first batch with one.
     #[arg(long, env = "IMPORT_KEEP_GOING")]
     pub keep_going: bool,
+    /// Also record an event for every conversation the import creates or changes (CREATED,
+    /// or UPDATED/DELETED/RESTORED with `previous` for a replaced one), so subscribers and
+    /// the event log see them. Off by default: an import of history is not news.
+    #[arg(long, env = "IMPORT_WITH_EVENTS")]
+    pub with_events: bool,
     /// Records per transaction: a batch with a bad record writes nothing.
     #[arg(long, env = "IMPORT_BATCH_SIZE", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -93,21 +99,23 @@ pub struct TokenArgs {
     #[arg(long)]
     pub agent_id: Option<uuid::Uuid>,
     /// How long the token is valid: `90s`, `30m`, `1h`, `7d`.
-    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub ttl: std::time::Duration,
 }
 
-fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+/// A duration like `250ms`, `90s`, `30m`, `1h` or `7d` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = n
         .parse()
         .map_err(|_| format!("`{s}` is not a duration like 1h"))?;
     let secs = match unit {
+        "ms" => return Ok(std::time::Duration::from_millis(n)),
         "" | "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86_400,
-        _ => return Err(format!("`{s}`: the unit must be s, m, h or d")),
+        _ => return Err(format!("`{s}`: the unit must be ms, s, m, h or d")),
     };
     Ok(std::time::Duration::from_secs(secs))
 }
@@ -138,15 +146,9 @@ pub struct ServeConfig {
     #[arg(long, env = "DB_SCHEMA")]
     pub db_schema: Option<String>,
 
-    /// PostgreSQL `NOTIFY` channel the replicas share for subscription events. Replicas that
-    /// serve the same data must use the same channel. Default: `conversation_events`, or
-    /// `conversation_events_<schema>` with `--db-schema`.
-    #[arg(long, env = "EVENTS_CHANNEL")]
-    pub events_channel: Option<String>,
-
-    /// How many events a subscriber may fall behind before it gets an error and is dropped.
-    #[arg(long, env = "EVENT_BUFFER", default_value_t = 1024)]
-    pub event_buffer: usize,
+    /// The event log and its delivery (channel, buffer, polling, retention).
+    #[command(flatten)]
+    pub events: EventOptions,
 
     /// Seconds one WebSocket write may take; a client that stops reading is disconnected.
     #[arg(long, env = "WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
@@ -208,7 +210,8 @@ pub struct ServeConfig {
 impl ServeConfig {
     /// The PostgreSQL `NOTIFY` channel: `--events-channel`, or one named after the schema.
     pub fn events_channel(&self) -> String {
-        self.events_channel
+        self.events
+            .events_channel
             .clone()
             .unwrap_or_else(|| match &self.db_schema {
                 Some(schema) => format!("conversation_events_{schema}"),

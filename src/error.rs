@@ -120,7 +120,8 @@ impl ApiError {
         Self::new(
             Code::SubscriberTooSlow,
             format!(
-                "this subscriber fell {missed} events behind and is disconnected; subscribe again"
+                "this subscriber fell {missed} events behind and is disconnected; subscribe again \
+                 with `after` set to extensions.lastCursor to lose nothing"
             ),
         )
     }

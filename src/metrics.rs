@@ -6,6 +6,8 @@
 //! - `graphql_request_duration_seconds`: a latency histogram of all GraphQL requests;
 //! - `graphql_websocket_connections`: open subscription sockets;
 //! - `graphql_event_subscribers`: subscriptions this replica feeds events to;
+//! - `graphql_event_log_position`: the last event log position this replica published (its
+//!   lag behind the log's head is how far its subscribers are behind);
 //! - `db_pool_connections{state}` and `db_pool_max_connections`: pool usage.
 //!
 //! The request path takes no mutex: the histogram is atomic buckets, and the request counters
@@ -127,6 +129,7 @@ pub struct Metrics {
     duration: AtomicHistogram,
     websockets: Gauge,
     subscribers: Gauge,
+    log_position: Gauge,
     pool: Family<StateLabel, Gauge>,
     pool_max: Gauge,
 }
@@ -161,6 +164,11 @@ impl Default for Metrics {
             "graphql_event_subscribers",
             "Subscriptions this replica feeds events to",
         );
+        let log_position = gauge(
+            &mut registry,
+            "graphql_event_log_position",
+            "The last event log position this replica published to its subscribers",
+        );
         let pool = Family::<StateLabel, Gauge>::default();
         registry.register(
             "db_pool_connections",
@@ -175,6 +183,7 @@ impl Default for Metrics {
             duration,
             websockets,
             subscribers,
+            log_position,
             pool,
             pool_max,
         }
@@ -214,7 +223,7 @@ impl Metrics {
     }
 
     /// The exposition text, with the gauges read now.
-    pub fn render(&self, pool: PoolStats, subscribers: usize) -> String {
+    pub fn render(&self, pool: PoolStats, subscribers: usize, log_position: u64) -> String {
         let in_use = pool.open.saturating_sub(pool.idle);
         self.pool
             .get_or_create(&StateLabel { state: "in_use" })
@@ -225,6 +234,8 @@ impl Metrics {
         self.pool_max.set(pool.max.into());
         self.subscribers
             .set(i64::try_from(subscribers).unwrap_or(i64::MAX));
+        self.log_position
+            .set(i64::try_from(log_position).unwrap_or(i64::MAX));
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "could not encode the metrics");

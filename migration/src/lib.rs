@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_conversations;
 mod m20261126_000002_cover_tm_delete;
 mod m20261126_000003_target_indexes;
+mod m20261201_000004_event_log;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_conversations::Migration),
             Box::new(m20261126_000002_cover_tm_delete::Migration),
             Box::new(m20261126_000003_target_indexes::Migration),
+            Box::new(m20261201_000004_event_log::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Batch writes and reads for tools: the import (many complete conversations per
 //! transaction, multi-row `INSERT`s) and the export (the whole table in id order).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -15,7 +15,7 @@ use super::filter::compile;
 use super::store::ConversationStore;
 use super::value::bindable;
 use crate::domain::filter::Predicate;
-use crate::domain::Conversation;
+use crate::domain::{now, Change, Conversation};
 
 /// What a batch import does with a record whose id is already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,14 +57,17 @@ impl ConversationStore {
 
     /// Writes complete conversations (ids and timestamps as given) in one transaction, with
     /// multi-row `INSERT`s. A row whose id is already stored is skipped or replaced, as
-    /// `on_existing` says. The ids in `rows` must be distinct.
+    /// `on_existing` says. The ids in `rows` must be distinct. `with_events`: the transaction
+    /// also records an event for every conversation it creates or changes (a replaced row
+    /// equal to the record is no change).
     pub async fn import_batch(
         &self,
         rows: &[Conversation],
         on_existing: OnExisting,
+        with_events: bool,
     ) -> Result<BatchOutcome, DbErr> {
         let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         if self.backend() == DbBackend::Postgres {
             // The id lookup is a prepared statement; after five runs PostgreSQL may keep a
             // generic plan made while the table was still small (a sequential scan), and an
@@ -75,6 +78,11 @@ impl ConversationStore {
         }
         let existing = existing_ids(&txn, &ids).await?;
         let stored = existing.len() as u64;
+        let changes = if with_events {
+            changes(&txn, rows, &existing, on_existing).await?
+        } else {
+            Vec::new()
+        };
         let outcome = match on_existing {
             OnExisting::Skip => {
                 let fresh: Vec<&Conversation> =
@@ -96,7 +104,7 @@ impl ConversationStore {
                 }
             }
         };
-        txn.commit().await?;
+        self.commit_changes(txn, &changes).await?;
         Ok(outcome)
     }
 
@@ -143,6 +151,43 @@ impl ConversationStore {
             .map(Conversation::try_from)
             .collect()
     }
+}
+
+/// The events of an import batch: CREATED for each new row, and for each replaced one the
+/// change from the stored row (none when equal).
+async fn changes<C: ConnectionTrait>(
+    db: &C,
+    rows: &[Conversation],
+    existing: &HashSet<Uuid>,
+    on_existing: OnExisting,
+) -> Result<Vec<Change>, DbErr> {
+    let at = now();
+    let mut stored: HashMap<Uuid, Conversation> = HashMap::new();
+    if on_existing == OnExisting::Replace && !existing.is_empty() {
+        let ids: Vec<Uuid> = existing.iter().copied().collect();
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            for m in Entity::find()
+                .filter(Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?
+            {
+                let c = Conversation::try_from(m)?;
+                stored.insert(c.id, c);
+            }
+        }
+    }
+    let mut changes = Vec::new();
+    for row in rows {
+        if !existing.contains(&row.id) {
+            changes.push(Change {
+                at,
+                ..Change::created(row.clone())
+            });
+        } else if let Some(before) = stored.remove(&row.id) {
+            changes.extend(Change::between(before, row.clone(), at));
+        }
+    }
+    Ok(changes)
 }
 
 async fn existing_ids<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {

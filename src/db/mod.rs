@@ -3,10 +3,11 @@
 //! This layer speaks domain types ([`crate::domain`]) and SQL (through SeaORM and sea-query);
 //! it knows nothing of GraphQL. Nothing outside it touches a pool or writes SQL: health checks
 //! ([`ping`]), pool figures ([`pool_stats`]) and PostgreSQL's `LISTEN`/`NOTIFY` ([`notify`])
-//! are functions here.
+//! are functions here, and so is the event log ([`events`]).
 
 mod batch;
 pub mod entity;
+pub mod events;
 mod filter;
 mod many;
 pub mod notify;

@@ -1,5 +1,7 @@
-//! PostgreSQL `LISTEN`/`NOTIFY`, for telling other replicas that something happened. Other
-//! backends have no such channel: [`Listener::connect`] answers `None` there.
+//! PostgreSQL `LISTEN`/`NOTIFY`, for telling other replicas that something happened (the
+//! event log's sequencer sends its `NOTIFY` inside its own transaction, see
+//! [`super::events`]). Other backends have no such channel: [`Listener::connect`] answers
+//! `None` there.
 
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{DatabaseConnection, DbBackend, DbErr};
@@ -7,20 +9,6 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 /// Whether the database has `LISTEN`/`NOTIFY` (PostgreSQL).
 pub fn available(db: &DatabaseConnection) -> bool {
     db.get_database_backend() == DbBackend::Postgres
-}
-
-/// Sends `payload` on `channel` (PostgreSQL; a no-op elsewhere).
-pub async fn notify(db: &DatabaseConnection, channel: &str, payload: &str) -> Result<(), DbErr> {
-    if db.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
-    sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(channel)
-        .bind(payload)
-        .execute(db.get_postgres_connection_pool())
-        .await
-        .map(|_| ())
-        .map_err(|e| DbErr::Custom(format!("NOTIFY failed: {e}")))
 }
 
 /// One connection that `LISTEN`s on a channel.

@@ -12,6 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entity::{Column, Entity};
+use super::events::EventLog;
 use super::filter::compile;
 use super::order::{beyond, key_expr, position, sql_order};
 use crate::domain::filter::Predicate;
@@ -31,15 +32,24 @@ pub struct Page {
     pub has_more: bool,
 }
 
-/// Reads and writes conversations on one pool.
+/// Reads and writes conversations on one pool; every write records its events in the log.
 #[derive(Clone, Debug)]
 pub struct ConversationStore {
     pub(super) db: DatabaseConnection,
+    pub(super) log: EventLog,
 }
 
 impl ConversationStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            log: EventLog::new(db.clone()),
+            db,
+        }
+    }
+
+    /// The event log the writes of this store record into.
+    pub fn events(&self) -> &EventLog {
+        &self.log
     }
 
     /// The pool (for the database layer's own functions: `db::ping`, `db::pool_stats`, …).

@@ -1,26 +1,69 @@
 //! The writes of the API: create, update, soft delete, restore. Each runs in one transaction
-//! and answers with the conversation as it is afterwards.
+//! that also records its event ([`super::events`]), and answers with the conversation as it is
+//! afterwards. A write that changes nothing records nothing.
+//!
+//! Each write reads the row it changes first, locked (`SELECT … FOR UPDATE`; on SQLite the
+//! transaction is `BEGIN IMMEDIATE`, so it holds the database's write lock from the start),
+//! so the event's `previous` is the state the change was applied to.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait, TransactionTrait,
-    Value,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, QueryTrait, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait, Value,
 };
 use uuid::Uuid;
 
 use super::entity::{ActiveModel, Column, Entity};
+use super::events::record;
 use super::filter::compile;
-use super::store::{find, ConversationStore};
+use super::store::ConversationStore;
 use super::value::{bindable, optional_time, time};
 use crate::domain::filter::Predicate;
-use crate::domain::{now, Body, Conversation, ConversationPatch, OwnerPatch, OwnerType};
+use crate::domain::{
+    now, Body, Change, Conversation, ConversationPatch, EventKind, OwnerPatch, OwnerType,
+};
 
 impl ConversationStore {
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads before it writes fails when
+    /// another writer commits in between, and the event log's numbering needs the lock.
+    pub(super) async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        if self.backend() == DbBackend::Sqlite {
+            return self
+                .db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await;
+        }
+        self.db.begin().await
+    }
+
+    /// Records `changes` as events in `txn`, commits, and wakes the event log. Every write
+    /// that changed something ends here (a bulk write passes one change per conversation).
+    pub(super) async fn commit_changes(
+        &self,
+        txn: DatabaseTransaction,
+        changes: &[Change],
+    ) -> Result<(), DbErr> {
+        record(&txn, changes).await?;
+        txn.commit().await?;
+        if !changes.is_empty() {
+            self.log.committed();
+        }
+        Ok(())
+    }
+
     /// Stores a new conversation; the store sets id and `tm_create`.
     pub async fn insert(&self, body: Body) -> Result<Conversation, DbErr> {
         let conversation = Conversation::new(Uuid::new_v4(), body, now(), None, None);
         let stmt = Entity::insert(ActiveModel::from(&conversation)).build(self.backend());
-        self.db.execute_raw(bindable(stmt)).await?;
+        let txn = self.begin_write().await?;
+        txn.execute_raw(bindable(stmt)).await?;
+        self.commit_changes(txn, &[Change::created(conversation.clone())])
+            .await?;
         Ok(conversation)
     }
 
@@ -33,21 +76,25 @@ impl ConversationStore {
         scope: &Predicate,
     ) -> Result<Option<Conversation>, DbErr> {
         let backend = self.backend();
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
+        let Some(before) = locked(&txn, id, scope)
+            .await?
+            .filter(|c| c.tm_delete.is_none())
+        else {
+            txn.rollback().await?;
+            return Ok(None);
+        };
         if patch.is_empty() {
-            let found = find(&txn, id, scope)
-                .await?
-                .filter(|c| c.tm_delete.is_none());
             txn.commit().await?;
-            return Ok(found);
+            return Ok(Some(before));
         }
-        let mut update =
-            Entity::update_many().col_expr(Column::TmUpdate, Expr::val(time(now(), backend)));
-        if let Some(name) = patch.name {
-            update = update.col_expr(Column::Name, Expr::val(name.into_inner()));
+        let at = now();
+        let mut update = Entity::update_many().col_expr(Column::TmUpdate, Expr::val(time(at, backend)));
+        if let Some(name) = &patch.name {
+            update = update.col_expr(Column::Name, Expr::val(name.as_str().to_owned()));
         }
-        if let Some(detail) = patch.detail {
-            update = update.col_expr(Column::Detail, Expr::val(detail.into_inner()));
+        if let Some(detail) = &patch.detail {
+            update = update.col_expr(Column::Detail, Expr::val(detail.as_str().to_owned()));
         }
         let owner = match patch.owner {
             OwnerPatch::Keep => None,
@@ -60,20 +107,17 @@ impl ConversationStore {
                 .col_expr(Column::OwnerId, Expr::val(Value::Uuid(owner)))
                 .col_expr(Column::OwnerType, Expr::val(kind));
         }
-        let stmt = update
-            .filter(Column::Id.eq(id))
-            .filter(compile(scope, backend))
-            .filter(compile(&Predicate::live(), backend))
-            .build(backend);
-        // Rows matched, not changed, on every backend (sqlx asks MySQL for CLIENT_FOUND_ROWS).
-        let result = txn.execute_raw(bindable(stmt)).await?;
-        if result.rows_affected() == 0 {
-            txn.rollback().await?;
-            return Ok(None);
-        }
-        let updated = find(&txn, id, scope).await?;
-        txn.commit().await?;
-        Ok(updated)
+        let stmt = update.filter(Column::Id.eq(id)).build(backend);
+        txn.execute_raw(bindable(stmt)).await?;
+        let after = patch.apply(&before, at);
+        let change = Change {
+            kind: EventKind::Updated,
+            before: Some(before),
+            after: after.clone(),
+            at,
+        };
+        self.commit_changes(txn, &[change]).await?;
+        Ok(Some(after))
     }
 
     /// Soft-deletes: sets `tm_delete`. A deleted conversation is returned unchanged; the flag
@@ -102,28 +146,52 @@ impl ConversationStore {
         scope: &Predicate,
         deleted: bool,
     ) -> Result<Option<(Conversation, bool)>, DbErr> {
-        // Write first (one conditional UPDATE), read after: a transaction that reads and then
-        // writes fails at once on SQLite when another writer got in between.
         let backend = self.backend();
-        let txn = self.db.begin().await?;
-        let at = deleted.then(now);
-        let is_live = Predicate::live();
-        let not_yet = if deleted {
-            is_live
-        } else {
-            Predicate::Not(Box::new(is_live))
+        let txn = self.begin_write().await?;
+        let Some(before) = locked(&txn, id, scope).await? else {
+            txn.rollback().await?;
+            return Ok(None);
         };
-        let changed = Entity::update_many()
-            .col_expr(Column::TmDelete, Expr::val(optional_time(at, backend)))
+        if before.tm_delete.is_some() == deleted {
+            txn.commit().await?;
+            return Ok(Some((before, false)));
+        }
+        let at = now();
+        let tm_delete = deleted.then_some(at);
+        Entity::update_many()
+            .col_expr(Column::TmDelete, Expr::val(optional_time(tm_delete, backend)))
             .filter(Column::Id.eq(id))
-            .filter(compile(scope, backend))
-            .filter(compile(&not_yet, backend))
             .exec(&txn)
-            .await?
-            .rows_affected
-            > 0;
-        let found = find(&txn, id, scope).await?;
-        txn.commit().await?;
-        Ok(found.map(|c| (c, changed)))
+            .await?;
+        let mut after = before.clone();
+        after.tm_delete = tm_delete;
+        let change = Change {
+            kind: if deleted {
+                EventKind::Deleted
+            } else {
+                EventKind::Restored
+            },
+            before: Some(before),
+            after: after.clone(),
+            at,
+        };
+        self.commit_changes(txn, &[change]).await?;
+        Ok(Some((after, true)))
     }
+}
+
+/// One conversation by id within `scope`, locked for the rest of `txn` (`FOR UPDATE`; SQLite's
+/// write transactions hold the whole database).
+pub(super) async fn locked(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    scope: &Predicate,
+) -> Result<Option<Conversation>, DbErr> {
+    Entity::find_by_id(id)
+        .filter(compile(scope, txn.get_database_backend()))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .map(Conversation::try_from)
+        .transpose()
 }

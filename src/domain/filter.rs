@@ -73,6 +73,16 @@ impl Predicate {
         Predicate::IsNull(Field::TmDelete, true)
     }
 
+    /// The value `field` must equal for the predicate to hold, when it says so at its top
+    /// level (`field eq X`, alone or in an AND).
+    pub fn required_uuid(&self, field: Field) -> Option<Uuid> {
+        match self {
+            Predicate::Eq(f, Scalar::Uuid(u)) if *f == field => Some(*u),
+            Predicate::And(ps) => ps.iter().find_map(|p| p.required_uuid(field)),
+            _ => None,
+        }
+    }
+
     /// Whether any text value in the predicate satisfies `test`.
     pub fn any_text(&self, test: &dyn Fn(&str) -> bool) -> bool {
         match self {

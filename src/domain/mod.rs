@@ -5,6 +5,7 @@
 
 mod address;
 mod conversation;
+pub mod event;
 pub mod filter;
 mod kinds;
 mod matching;
@@ -15,6 +16,7 @@ pub mod time;
 
 pub use address::{Address, AddressType, RawAddress, Target, E164};
 pub use conversation::{Body, Conversation, Field, FieldValue, RawBody, Record};
+pub use event::{Change, Event, EventCursor, EventKind, EventSelection};
 pub use kinds::{ConversationType, OwnerType};
 pub use matching::fold_case;
 pub use patch::{ConversationPatch, OwnerPatch};

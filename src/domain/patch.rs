@@ -1,7 +1,9 @@
 //! A change to a conversation: what `updateConversation` may touch.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::conversation::Conversation;
 use super::text::{LongText, ShortText};
 use super::Invalid;
 
@@ -51,5 +53,24 @@ impl ConversationPatch {
     /// Whether the patch touches the owner (agents may not).
     pub fn changes_owner(&self) -> bool {
         self.owner != OwnerPatch::Keep
+    }
+
+    /// `before` with the patch applied and `tmUpdate` set to `at`: what the database holds
+    /// after the `UPDATE` the store makes of it.
+    pub fn apply(&self, before: &Conversation, at: DateTime<Utc>) -> Conversation {
+        let mut after = before.clone();
+        if let Some(name) = &self.name {
+            after.body.name = name.clone();
+        }
+        if let Some(detail) = &self.detail {
+            after.body.detail = detail.clone();
+        }
+        match self.owner {
+            OwnerPatch::Keep => {}
+            OwnerPatch::Unassign => after.body.owner_id = None,
+            OwnerPatch::Assign(owner) => after.body.owner_id = Some(owner),
+        }
+        after.tm_update = Some(at);
+        after
     }
 }

@@ -73,7 +73,7 @@ impl ConversationConnection {
 
     /// Where this page stands in the whole list.
     async fn page_info(&self) -> PageInfo<'_> {
-        PageInfo { conn: self }
+        PageInfo::Conversations(self)
     }
 
     /// How many conversations match the filter in all pages. Counted only when asked for
@@ -88,21 +88,29 @@ impl ConversationConnection {
 }
 
 /// Paging state of a connection.
-pub struct PageInfo<'a> {
-    conn: &'a ConversationConnection,
+pub enum PageInfo<'a> {
+    /// A page of conversations: computed when asked for.
+    Conversations(&'a ConversationConnection),
+    /// Known when the page was read.
+    Known {
+        has_next: bool,
+        has_previous: bool,
+        start: Option<String>,
+        end: Option<String>,
+    },
 }
 
 impl PageInfo<'_> {
     /// Whether rows lie behind `pos` (inclusive) for a walk in direction `forward`.
     async fn any_behind(
-        &self,
         ctx: &Context<'_>,
+        conn: &ConversationConnection,
         pos: &Option<Position>,
         forward: bool,
     ) -> async_graphql::Result<bool> {
         let Some(pos) = pos else { return Ok(false) };
         Ok(store(ctx)?
-            .any_behind(&self.conn.query, pos, forward, &scope(ctx)?)
+            .any_behind(&conn.query, pos, forward, &scope(ctx)?)
             .await
             .map_err(ApiError::from)?)
     }
@@ -110,32 +118,47 @@ impl PageInfo<'_> {
 
 #[Object]
 impl PageInfo<'_> {
-    /// More conversations follow this page.
+    /// More items follow this page.
     async fn has_next_page(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let q = &self.conn.query;
+        let conn = match self {
+            PageInfo::Known { has_next, .. } => return Ok(*has_next),
+            PageInfo::Conversations(conn) => conn,
+        };
+        let q = &conn.query;
         if !q.from_end {
-            return Ok(self.conn.has_more);
+            return Ok(conn.has_more);
         }
         // Walking backwards: the next page exists if anything lies at or after `before`.
-        self.any_behind(ctx, &q.before, false).await
+        Self::any_behind(ctx, conn, &q.before, false).await
     }
 
-    /// More conversations precede this page.
+    /// More items precede this page.
     async fn has_previous_page(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let q = &self.conn.query;
+        let conn = match self {
+            PageInfo::Known { has_previous, .. } => return Ok(*has_previous),
+            PageInfo::Conversations(conn) => conn,
+        };
+        let q = &conn.query;
         if q.from_end {
-            return Ok(self.conn.has_more);
+            return Ok(conn.has_more);
         }
-        self.any_behind(ctx, &q.after, true).await
+        Self::any_behind(ctx, conn, &q.after, true).await
     }
 
     /// The cursor of the first edge, `null` for an empty page.
     async fn start_cursor(&self) -> Option<&str> {
-        self.conn.edges.first().map(|e| e.cursor.as_str())
+        match self {
+            PageInfo::Known { start, .. } => start.as_deref(),
+            PageInfo::Conversations(conn) => conn.edges.first().map(|e| e.cursor.as_str()),
+        }
     }
 
-    /// The cursor of the last edge, `null` for an empty page.
+    /// The cursor of the last edge, `null` for an empty page (the event log's page: where it
+    /// stopped looking, see `ConversationEventConnection.pageInfo`).
     async fn end_cursor(&self) -> Option<&str> {
-        self.conn.edges.last().map(|e| e.cursor.as_str())
+        match self {
+            PageInfo::Known { end, .. } => end.as_deref(),
+            PageInfo::Conversations(conn) => conn.edges.last().map(|e| e.cursor.as_str()),
+        }
     }
 }

@@ -240,7 +240,7 @@ fn parse(query: &str) -> Result<ExecutableDocument, ApiError> {
 
 /// An error async-graphql made itself (validation, argument coercion) carries no code: the
 /// document or a value the client sent is at fault. Every error of ours has one.
-fn coded(mut error: ServerError) -> ServerError {
+pub(super) fn coded(mut error: ServerError) -> ServerError {
     if code_of(&error).is_none() {
         error
             .extensions

@@ -6,11 +6,17 @@
 //! - over `GET`, only queries.
 //!
 //! [`check`] runs in the executor for HTTP requests, and as the [`Guard`] extension on the
-//! schema that serves WebSocket subscriptions (whose documents only async-graphql sees).
+//! schema that serves WebSocket subscriptions (whose documents only async-graphql sees). There
+//! the guard also gives every error without a code its code, as the executor does over HTTP
+//! (a variable that does not coerce, a validation error: `BAD_USER_INPUT`).
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextSubscribe,
+};
+use async_graphql::Response;
+use futures_util::stream::{BoxStream, StreamExt};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
 };
@@ -132,5 +138,22 @@ impl Extension for Guard {
         check(&doc, name, variables, limits, false)
             .map_err(|r| r.into_error().into_server_error())?;
         Ok(doc)
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream)
+            .map(|mut response| {
+                response.errors = std::mem::take(&mut response.errors)
+                    .into_iter()
+                    .map(super::executor::coded)
+                    .collect();
+                response
+            })
+            .boxed()
     }
 }

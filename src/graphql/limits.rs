@@ -19,8 +19,8 @@ pub struct Limits {
     #[arg(long, env = "MAX_DEPTH", default_value_t = 10)]
     pub max_depth: usize,
 
-    /// Highest query complexity: each field costs 1, a list of conversations costs its page
-    /// size times what one conversation selects.
+    /// Highest query complexity: each field costs 1, a list of conversations (or events) costs
+    /// its page size times what one item selects.
     #[arg(long, env = "MAX_COMPLEXITY", default_value_t = 10_000)]
     pub max_complexity: usize,
 
@@ -99,6 +99,11 @@ fn weight(field: &Field, variables: &Variables, limits: &Limits) -> usize {
         "conversations" => int("first")
             .or_else(|| int("last"))
             .map_or(limits.default_page_size, |n| n)
+            .try_into()
+            .unwrap_or(usize::MAX)
+            .clamp(1, max_page.max(1)),
+        "conversationEventLog" => int("first")
+            .map_or(100, |n| n)
             .try_into()
             .unwrap_or(usize::MAX)
             .clamp(1, max_page.max(1)),

@@ -4,6 +4,7 @@
 
 mod connection;
 mod context;
+mod events;
 pub mod executor;
 mod filter;
 mod guard;

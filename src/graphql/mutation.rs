@@ -1,32 +1,22 @@
 //! The `Mutation` root. Every mutation checks the caller's role, then validates its whole
-//! input, before writing anything.
+//! input, before writing anything. The store records each change's event in the same
+//! transaction as the change ([`crate::db::events`]); nothing is published from here.
 
 use async_graphql::{Context, Object};
 
-use super::context::{access, events, scope, store};
+use super::context::{access, scope, store};
 use super::scalars::Uuid;
 use super::types::{Conversation, CreateConversationInput, UpdateConversationInput};
 use crate::domain;
 use crate::error::ApiError;
-use crate::events::{Event, EventKind};
 
 /// Writes.
 #[derive(Default)]
 pub struct Mutation;
 
-/// The answer of delete/restore: `NOT_FOUND`, or the conversation, with an event when it
-/// changed.
-async fn published(
-    ctx: &Context<'_>,
-    found: Option<(domain::Conversation, bool)>,
-    kind: EventKind,
-) -> async_graphql::Result<Conversation> {
-    let (conversation, changed) = found.ok_or_else(|| ApiError::not_found("conversation"))?;
-    if changed {
-        events(ctx)?
-            .publish(Event::now(kind, conversation.clone()))
-            .await;
-    }
+/// The answer of delete/restore: `NOT_FOUND`, or the conversation (changed or not).
+fn answer(found: Option<(domain::Conversation, bool)>) -> async_graphql::Result<Conversation> {
+    let (conversation, _changed) = found.ok_or_else(|| ApiError::not_found("conversation"))?;
     Ok(Conversation(conversation))
 }
 
@@ -43,9 +33,6 @@ impl Mutation {
             .map_err(|d| ApiError::forbidden(d.0))?;
         let body = input.parse().map_err(|e| ApiError::invalid("input", e))?;
         let created = store(ctx)?.insert(body).await.map_err(ApiError::from)?;
-        events(ctx)?
-            .publish(Event::now(EventKind::Created, created.clone()))
-            .await;
         Ok(Conversation(created))
     }
 
@@ -61,17 +48,11 @@ impl Mutation {
             .may_update(!input.owner_id.is_undefined())
             .map_err(|d| ApiError::forbidden(d.0))?;
         let patch = input.parse().map_err(|e| ApiError::invalid("input", e))?;
-        let changed = !patch.is_empty();
         let updated = store(ctx)?
             .update(id.0, patch, &scope(ctx)?)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("conversation"))?;
-        if changed {
-            events(ctx)?
-                .publish(Event::now(EventKind::Updated, updated.clone()))
-                .await;
-        }
         Ok(Conversation(updated))
     }
 
@@ -88,7 +69,7 @@ impl Mutation {
             .soft_delete(id.0, &scope(ctx)?)
             .await
             .map_err(ApiError::from)?;
-        published(ctx, found, EventKind::Deleted).await
+        answer(found)
     }
 
     /// Undo a soft delete: `tmDelete` back to null. Restoring a live conversation returns it
@@ -105,6 +86,6 @@ impl Mutation {
             .restore(id.0, &scope(ctx)?)
             .await
             .map_err(ApiError::from)?;
-        published(ctx, found, EventKind::Restored).await
+        answer(found)
     }
 }

@@ -3,7 +3,10 @@
 use async_graphql::{Context, Object, ID};
 
 use super::connection::ConversationConnection;
-use super::context::{checked_filter, limits, scope, store};
+use super::context::{checked_filter, events, limits, scope, store};
+use super::events::{
+    after_cursor, feed_error, selection, ConversationEventConnection, ConversationEventKind,
+};
 use super::filter::{ConversationFilter, ConversationOrder};
 use super::node::{self, Node};
 use super::scalars::Uuid;
@@ -115,6 +118,38 @@ impl Query {
             .await
             .map_err(ApiError::from)?;
         Ok(ConversationConnection::new(query, page.rows, page.has_more))
+    }
+
+    /// The event log as a page, oldest first, for clients that pull instead of subscribing:
+    /// the events `conversationEvents` delivers (same filter, kinds and scope), as a Relay
+    /// connection. Pass `pageInfo.endCursor` as the next `after` (it is set even when the
+    /// page is empty, so polling never looks at an event twice). Without `after`, the page
+    /// starts at the oldest event the log keeps. Events appear here a few milliseconds after
+    /// their write commits, in the log's order.
+    async fn conversation_event_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which conversations (matched before or after the change); all when \
+                          left out.")]
+        filter: Option<ConversationFilter>,
+        #[graphql(desc = "Which kinds of event; all when left out.")] kinds: Option<
+            Vec<ConversationEventKind>,
+        >,
+        #[graphql(desc = "Only events after this cursor (`ConversationEvent.cursor` or \
+                          `pageInfo.endCursor`); `EVENT_CURSOR_EXPIRED` when the log no longer \
+                          holds them.")]
+        after: Option<String>,
+        #[graphql(desc = "Page size: 0 to 100.", default = 100)] first: Option<i32>,
+    ) -> async_graphql::Result<ConversationEventConnection> {
+        let limits = limits(ctx)?;
+        let first = page_size("first", first.unwrap_or(100), limits.max_page_size)?;
+        let selection = selection(ctx, filter.as_ref(), kinds)?;
+        let after = after_cursor(after.as_deref())?;
+        let page = events(ctx)?
+            .page(&selection, after, usize::try_from(first).unwrap_or(usize::MAX))
+            .await
+            .map_err(feed_error)?;
+        Ok(ConversationEventConnection(page))
     }
 
     /// An object by its `nodeId` (Relay object identification); `null` when the id is

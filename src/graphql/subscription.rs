@@ -1,52 +1,15 @@
-//! The `Subscription` root: live conversation events.
+//! The `Subscription` root: conversation events from the durable log, resumable.
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object, Subscription};
+use async_graphql::{Context, Subscription};
 use futures_util::stream::{self, Stream};
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::Notify;
 
-use super::context::{access, checked_filter, events, limits};
+use super::context::events;
+use super::events::{after_cursor, feed_error, selection, ConversationEvent, ConversationEventKind};
 use super::filter::ConversationFilter;
-use super::scalars::DateTime;
-use super::types::Conversation;
-use crate::error::ApiError;
-use crate::events::{Event, EventKind};
-
-/// What happened to the conversation.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::events::EventKind")]
-pub enum ConversationEventKind {
-    /// It was created.
-    Created,
-    /// Its name, detail or owner changed.
-    Updated,
-    /// It was soft-deleted.
-    Deleted,
-    /// A soft delete was undone.
-    Restored,
-}
-
-/// A change to a conversation, delivered after the write committed.
-pub struct ConversationEvent(Arc<Event>);
-
-#[Object]
-impl ConversationEvent {
-    /// What happened.
-    async fn kind(&self) -> ConversationEventKind {
-        self.0.kind.into()
-    }
-
-    /// The conversation as it is after the change.
-    async fn conversation(&self) -> Conversation {
-        Conversation(self.0.conversation.clone())
-    }
-
-    /// When it happened.
-    async fn at(&self) -> DateTime {
-        DateTime(self.0.at)
-    }
-}
+use crate::events::FeedError;
 
 /// Set on a WebSocket connection: subscriptions that fall behind ask for the connection to be
 /// closed.
@@ -59,51 +22,58 @@ pub struct Subscription;
 
 #[Subscription]
 impl Subscription {
-    /// Conversation events as they happen, filtered like `conversations` (the filter applies
-    /// to the conversation after the change) and by kind. A subscriber sees only what it could
-    /// query. One that falls too far behind receives an error and is disconnected.
+    /// Every committed change to a conversation, in the event log's order: none skipped and
+    /// none twice, also while many writers commit at once, on every replica.
+    ///
+    /// Without `after`, delivery starts with the next event. With `after` (a
+    /// `ConversationEvent.cursor`, or `extensions.lastCursor` of a `SUBSCRIBER_TOO_SLOW`
+    /// error), the events after it are replayed first, then delivery continues live with no
+    /// gap and no duplicate: this is how a client resumes after a disconnect.
+    ///
+    /// An event is delivered when the `filter` (and the caller's scope) matches the
+    /// conversation after the change *or* before it, so a filtered view learns when a row
+    /// leaves it (a rename out of a search, a reassignment away). Soft-deleted conversations
+    /// are not hidden (a `customerId` filter still delivers DELETED). An agent sees the events
+    /// of the conversations it owns, including the one that takes a conversation away from it
+    /// (its `conversation` shows the new owner); later events of that conversation are not
+    /// delivered to it.
+    ///
+    /// Errors: `after` older than the log's retention is `EVENT_CURSOR_EXPIRED` (fetch the
+    /// list again, then subscribe without `after`); an `after` this server did not make is
+    /// `BAD_USER_INPUT`. A subscriber that falls too far behind receives
+    /// `SUBSCRIBER_TOO_SLOW` with `extensions.lastCursor` and is disconnected: subscribe again
+    /// with `after: lastCursor` to lose nothing.
     async fn conversation_events(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Which conversations; all when left out.")] filter: Option<
-            ConversationFilter,
-        >,
+        #[graphql(desc = "Which conversations (matched before or after the change); all when \
+                          left out.")]
+        filter: Option<ConversationFilter>,
         #[graphql(desc = "Which kinds of event; all when left out.")] kinds: Option<
             Vec<ConversationEventKind>,
         >,
+        #[graphql(desc = "Replay the events after this cursor first (a \
+                          `ConversationEvent.cursor`); without it, start with the next event.")]
+        after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ConversationEvent>>> {
-        let scope = access(ctx)?.scope();
-        let filter = checked_filter(filter.as_ref(), limits(ctx)?)?;
-        let kinds: Option<Vec<EventKind>> =
-            kinds.map(|ks| ks.into_iter().map(EventKind::from).collect());
-        let bus = events(ctx)?;
+        let selection = selection(ctx, filter.as_ref(), kinds)?;
+        let after = after_cursor(after.as_deref())?;
         let close = ctx.data_opt::<CloseConnection>().cloned();
-        let receiver = bus.subscribe();
-
-        let wanted = move |event: &Event| {
-            kinds.as_ref().is_none_or(|ks| ks.contains(&event.kind))
-                && scope.matches(&event.conversation)
-                && filter.matches(&event.conversation)
-        };
-        Ok(stream::unfold(Some(receiver), move |state| {
-            let wanted = wanted.clone();
+        let feed = events(ctx)?
+            .subscribe(selection, after)
+            .await
+            .map_err(feed_error)?;
+        Ok(stream::unfold(Some(feed), move |state| {
             let close = close.clone();
             async move {
-                let mut receiver = state?;
-                loop {
-                    match receiver.recv().await {
-                        Ok(event) if wanted(&event) => {
-                            return Some((Ok(ConversationEvent(event)), Some(receiver)));
+                let mut feed = state?;
+                match feed.next().await? {
+                    Ok(event) => Some((Ok(ConversationEvent(event)), Some(feed))),
+                    Err(error) => {
+                        if let (FeedError::TooSlow { .. }, Some(close)) = (&error, close) {
+                            close.0.notify_one();
                         }
-                        Ok(_) => continue,
-                        Err(broadcast::error::RecvError::Lagged(missed)) => {
-                            if let Some(close) = close {
-                                close.0.notify_one();
-                            }
-                            let err: async_graphql::Error = ApiError::too_slow(missed).into();
-                            return Some((Err(err), None));
-                        }
-                        Err(broadcast::error::RecvError::Closed) => return None,
+                        Some((Err(feed_error(error).into()), None))
                     }
                 }
             }

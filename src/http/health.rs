@@ -30,6 +30,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let text = state.metrics.render(
         db::pool_stats(state.store.connection()),
         state.events.subscriber_count(),
+        state.events.published().unwrap_or(0),
     );
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text)
 }

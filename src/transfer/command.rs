@@ -40,10 +40,25 @@ pub async fn run_import(config: &ServeConfig, args: &ImportArgs) -> Result<bool,
         },
         keep_going: args.keep_going,
         batch_size: usize::try_from(args.batch_size).unwrap_or(usize::MAX),
+        with_events: args.with_events,
     };
     let mut progress = Progress::new("importing");
     let result = import_text(&store, &text, &options, &mut progress).await;
     progress.finish();
+    if args.with_events {
+        // Give the recorded events their places in the log now (a server's sweep would too).
+        let channel = config.events_channel();
+        loop {
+            match store.events().sequence(Some(&channel)).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("import: the events wait for a server to number them: {e}");
+                    break;
+                }
+            }
+        }
+    }
     let _ = conn.close().await;
     match result {
         Ok(summary) => {

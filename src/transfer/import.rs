@@ -17,6 +17,8 @@ pub struct ImportOptions {
     pub keep_going: bool,
     /// Records per transaction.
     pub batch_size: usize,
+    /// Record an event for every conversation created or changed (`--with-events`).
+    pub with_events: bool,
 }
 
 impl Default for ImportOptions {
@@ -25,6 +27,7 @@ impl Default for ImportOptions {
             on_existing: OnExisting::Skip,
             keep_going: false,
             batch_size: 1000,
+            with_events: false,
         }
     }
 }
@@ -151,7 +154,7 @@ pub async fn import_text(
         }
         let (rows, duplicates) = distinct(valid, options.on_existing);
         let outcome = store
-            .import_batch(&rows, options.on_existing)
+            .import_batch(&rows, options.on_existing, options.with_events)
             .await
             .map_err(|source| ImportError::Database {
                 first_record: batch[0].index,

@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod crud;
+mod events_support;
 mod filters;
 mod http;
 mod limits;

@@ -1,14 +1,14 @@
-//! Live updates: `conversationEvents` over WebSocket, in one process (SQLite, and PostgreSQL
-//! through LISTEN/NOTIFY). The two-process PostgreSQL tests are in `replicas`.
+//! Live updates: `conversationEvents` over WebSocket, in one process, on every backend. The
+//! two-process tests are in `replicas` and `event_replicas`; the log itself in `event_log`.
 
 use std::time::{Duration, Instant};
 
 use conversation_graphql::app::AppOptions;
 use conversation_graphql::auth::{mint_hs256, Caller, Role, Verifier};
-use conversation_graphql::events::{Event, EventKind};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde_json::{json, Value};
 
+use crate::events_support::{delivered, subscribed, write_events};
 use crate::support::*;
 use crate::ws_client::{Ended, WsClient};
 
@@ -42,7 +42,7 @@ async fn every_kind_arrives(app: TestApp) {
     let addr = app.serve_http().await;
     let mut client = WsClient::init(addr, json!({})).await;
     client.subscribe("1", EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    subscribed(&app, 1).await;
 
     let created = app.create(json!({ "name": "live" })).await;
     let id = &created["id"];
@@ -84,7 +84,7 @@ async fn filters_and_kinds_narrow(app: TestApp) {
     client
         .subscribe("1", EVENTS, json!({ "f": { "type": { "eq": "LINE" }, "name": { "contains": "VIP" } }, "k": ["UPDATED", "CREATED"] }))
         .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    subscribed(&app, 1).await;
     let message = app.create(json!({ "name": "vip sms" })).await;
     no_event(&mut client).await;
     let line = app
@@ -105,13 +105,16 @@ async fn filters_and_kinds_narrow(app: TestApp) {
     )
     .await;
     no_event(&mut client).await;
-    // Renamed out of the filter: the filter applies after the change.
+    // Renamed out of the filter: delivered once (it matched before the change), then not.
     app.data(
         "mutation($id: UUID!) { restoreConversation(id: $id) { id } }",
         json!({ "id": line["id"] }),
     )
     .await;
     app.data(rename, json!({ "id": line["id"], "n": "plain" }))
+        .await;
+    expect_event(&mut client, "UPDATED", &line["id"]).await;
+    app.data(rename, json!({ "id": line["id"], "n": "plainer" }))
         .await;
     no_event(&mut client).await;
 }
@@ -149,7 +152,7 @@ async fn bad_subscriptions_are_errors(app: TestApp) {
     legacy
         .send(json!({ "id": "1", "type": "start", "payload": { "query": EVENTS } }))
         .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    subscribed(&app, 1).await;
     let c = app.create(json!({})).await;
     let msg = legacy.next_message(Duration::from_secs(5)).await.unwrap();
     assert_eq!(msg["type"], "data", "{msg}");
@@ -190,7 +193,7 @@ async fn tenant_scoping_and_bad_tokens(mut app: TestApp) {
     )
     .await;
     agent_a.subscribe("1", EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    subscribed(&app, 2).await;
 
     let b = app.create(json!({ "customerId": CUST_B })).await;
     no_event(&mut admin_a).await;
@@ -229,6 +232,9 @@ fn slow_options() -> AppOptions {
     }
 }
 
+/// What the stalled-subscriber test selects: the long `detail` makes each message ~4 KB.
+const BIG: &str = "subscription { conversationEvents { conversation { id detail } } }";
+
 /// A subscriber that stops reading is dropped; another keeps receiving every event.
 async fn stalled_subscriber_is_dropped(app: TestApp) {
     let addr = app.serve_http().await;
@@ -259,7 +265,7 @@ async fn stalled_subscriber_is_dropped(app: TestApp) {
     let _ack = stalled.next().await;
     stalled
         .send(Message::Text(
-            json!({ "id": "1", "type": "subscribe", "payload": { "query": EVENTS } })
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": BIG } })
                 .to_string()
                 .into(),
         ))
@@ -267,13 +273,11 @@ async fn stalled_subscriber_is_dropped(app: TestApp) {
         .unwrap();
 
     let mut reader = WsClient::init(addr, json!({})).await;
-    reader.subscribe("1", EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    reader.subscribe("1", BIG, json!({})).await;
+    subscribed(&app, 2).await;
 
-    // Events with a big name (still under PostgreSQL's NOTIFY limit), published straight into
-    // the bus as a mutation does: ~9 MB, more than the socket buffers hold.
+    // Events of 4,000-character details, ~6 MB in all: more than the socket buffers hold.
     let total = 1500;
-    let mut sent = Vec::new();
     let reading = tokio::spawn(async move {
         let mut got = Vec::new();
         while got.len() < total {
@@ -289,16 +293,10 @@ async fn stalled_subscriber_is_dropped(app: TestApp) {
         }
         got
     });
-    for i in 0..total {
-        let c = sample_conversation(&format!("{i}:{}", "x".repeat(6_000)));
-        sent.push(c.id.to_string());
-        app.state
-            .events
-            .publish(Event::now(EventKind::Created, c))
-            .await;
-        if i % 50 == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    let detail = "x".repeat(4000);
+    let mut sent = Vec::new();
+    for chunk in 0..total / 50 {
+        sent.extend(write_events(&app, &format!("{chunk}:"), 50, &detail).await);
     }
     let got = reading.await.unwrap();
     assert_eq!(
@@ -306,10 +304,9 @@ async fn stalled_subscriber_is_dropped(app: TestApp) {
         "the reading subscriber got every event, in order"
     );
 
-    // Keep not reading for longer than the server's write timeout.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    // The stalled one was disconnected: draining it ends in a dropped connection.
-    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+    // The stalled one is disconnected once one of its writes waited longer than the
+    // server's write timeout (500 ms): draining it ends in a closed connection.
+    let drained = tokio::time::timeout(Duration::from_secs(20), async {
         let mut n = 0;
         while let Some(Ok(m)) = stalled.next().await {
             if matches!(m, Message::Close(_)) {
@@ -324,17 +321,6 @@ async fn stalled_subscriber_is_dropped(app: TestApp) {
     assert!(drained < total, "it did not get every event ({drained})");
 }
 
-fn sample_conversation(name: &str) -> conversation_graphql::domain::Conversation {
-    serde_json::from_value(json!({
-        "id": uuid::Uuid::new_v4(), "customer_id": CUSTOMER, "account_id": ACCOUNT,
-        "name": name, "type": "message", "dialog_id": "+673802",
-        "tm_create": "2022-06-23T05:05:40.950834Z",
-        "self": { "type": "tel", "target": "+14703298699" },
-        "peer": { "type": "tel", "target": "+673802" },
-    }))
-    .unwrap()
-}
-
 fn tiny_buffer() -> AppOptions {
     AppOptions {
         event_buffer: 2,
@@ -342,34 +328,60 @@ fn tiny_buffer() -> AppOptions {
     }
 }
 
-/// A subscription that falls behind the buffer gets SUBSCRIBER_TOO_SLOW and ends.
-async fn lagging_subscription_gets_an_error(app: TestApp) {
-    let request = async_graphql::Request::new("subscription { conversationEvents { kind } }")
+/// Runs a subscription in process, polling it until the bus feeds it.
+async fn start(
+    app: &TestApp,
+    query: &str,
+    variables: Value,
+) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+    let before = app.state.events.subscriber_count();
+    let request = async_graphql::Request::new(query)
+        .variables(async_graphql::Variables::from_json(variables))
         .data(conversation_graphql::auth::Access::Open);
     let mut stream = app.state.api.subscriptions.execute_stream(request);
-    // Start the subscription, then publish more than the buffer holds before reading.
-    let first = tokio::time::timeout(Duration::from_millis(200), stream.next()).await;
-    assert!(first.is_err(), "nothing yet");
-    for _ in 0..5 {
-        app.state
-            .events
-            .publish(Event::now(EventKind::Created, sample_conversation("")))
-            .await;
+    let bus = app.state.events.clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bus.subscriber_count() == before {
+        assert!(stream.next().now_or_never().is_none(), "nothing to read yet");
+        assert!(Instant::now() < deadline, "the subscription never started");
+        tokio::task::yield_now().await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream
+}
+
+/// A subscription that falls behind the buffer gets SUBSCRIBER_TOO_SLOW with the cursor to
+/// resume from, and ends; resuming from that cursor loses nothing.
+async fn lagging_subscription_gets_an_error(app: TestApp) {
+    let doc = "subscription($after: String) { conversationEvents(after: $after) { cursor conversation { name } } }";
+    let mut stream = start(&app, doc, json!({})).await;
+    // More events than the buffer holds, published before the subscriber reads any.
+    write_events(&app, "lag ", 5, "").await;
+    delivered(&app).await;
     let response = tokio::time::timeout(Duration::from_secs(5), stream.next())
         .await
         .unwrap()
         .unwrap();
     let body = serde_json::to_value(&response).unwrap();
-    assert_eq!(
-        body["errors"][0]["extensions"]["code"], "SUBSCRIBER_TOO_SLOW",
-        "{body}"
-    );
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SUBSCRIBER_TOO_SLOW", "{body}");
+    let last = error["extensions"]["lastCursor"].clone();
+    assert!(last.is_string(), "{body}");
     let end = tokio::time::timeout(Duration::from_secs(5), stream.next())
         .await
         .unwrap();
     assert!(end.is_none(), "the stream ended");
+
+    let mut resumed = start(&app, doc, json!({ "after": last })).await;
+    let mut names = Vec::new();
+    while names.len() < 5 {
+        let r = tokio::time::timeout(Duration::from_secs(5), resumed.next())
+            .await
+            .expect("an event")
+            .unwrap();
+        let body = serde_json::to_value(&r).unwrap();
+        names.push(body["data"]["conversationEvents"]["conversation"]["name"].clone());
+    }
+    assert_eq!(names, (0..5).map(|i| json!(format!("lag {i}"))).collect::<Vec<_>>());
 }
 
 crate::backend_tests!(
