@@ -60,7 +60,10 @@ impl AppOptions {
             request_timeout: secs(config.request_timeout_secs),
             events_channel: config.events_channel(),
             event_buffer: config.events.event_buffer,
-            event_poll_interval: config.events.event_poll_interval.max(Duration::from_millis(1)),
+            event_poll_interval: config
+                .events
+                .event_poll_interval
+                .max(Duration::from_millis(1)),
             event_retention: config.events.event_retention,
             ws_send_timeout: secs(config.ws_send_timeout_secs),
         }

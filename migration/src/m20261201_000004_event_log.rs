@@ -79,7 +79,11 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(ConversationEvents::Position).big_integer().null())
+                    .col(
+                        ColumnDef::new(ConversationEvents::Position)
+                            .big_integer()
+                            .null(),
+                    )
                     .col(
                         ColumnDef::new(ConversationEvents::Kind)
                             .string_len(16)
@@ -90,7 +94,11 @@ impl MigrationTrait for Migration {
                             .uuid()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(ConversationEvents::CustomerId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(ConversationEvents::CustomerId)
+                            .uuid()
+                            .not_null(),
+                    )
                     .col(at.not_null())
                     .col(json(ConversationEvents::Conversation).not_null())
                     .col(json(ConversationEvents::Previous).null())

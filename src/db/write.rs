@@ -8,9 +8,8 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -89,7 +88,8 @@ impl ConversationStore {
             return Ok(Some(before));
         }
         let at = now();
-        let mut update = Entity::update_many().col_expr(Column::TmUpdate, Expr::val(time(at, backend)));
+        let mut update =
+            Entity::update_many().col_expr(Column::TmUpdate, Expr::val(time(at, backend)));
         if let Some(name) = &patch.name {
             update = update.col_expr(Column::Name, Expr::val(name.as_str().to_owned()));
         }
@@ -159,7 +159,10 @@ impl ConversationStore {
         let at = now();
         let tm_delete = deleted.then_some(at);
         Entity::update_many()
-            .col_expr(Column::TmDelete, Expr::val(optional_time(tm_delete, backend)))
+            .col_expr(
+                Column::TmDelete,
+                Expr::val(optional_time(tm_delete, backend)),
+            )
             .filter(Column::Id.eq(id))
             .exec(&txn)
             .await?;

@@ -22,12 +22,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 4] = [
-        Self::Created,
-        Self::Updated,
-        Self::Deleted,
-        Self::Restored,
-    ];
+    pub const ALL: [EventKind; 4] = [Self::Created, Self::Updated, Self::Deleted, Self::Restored];
 
     /// The stored spelling: `created`, `updated`, `deleted`, `restored`.
     pub fn as_str(self) -> &'static str {
@@ -128,7 +123,9 @@ impl EventSelection {
 
     pub fn matches(&self, event: &Event) -> bool {
         let seen = |c: &Conversation| self.scope.matches(c) && self.filter.matches(c);
-        self.kinds.as_ref().is_none_or(|ks| ks.contains(&event.kind))
+        self.kinds
+            .as_ref()
+            .is_none_or(|ks| ks.contains(&event.kind))
             && (seen(&event.conversation) || event.previous.as_ref().is_some_and(seen))
     }
 
@@ -182,7 +179,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_refuse_anything_else() {
         for p in [0, 1, 42, i64::MAX as u64] {
-            assert_eq!(EventCursor::decode(&EventCursor(p).encode()), Ok(EventCursor(p)));
+            assert_eq!(
+                EventCursor::decode(&EventCursor(p).encode()),
+                Ok(EventCursor(p))
+            );
         }
         let refuse = |raw: &str| URL_SAFE_NO_PAD.encode(raw);
         for bad in [

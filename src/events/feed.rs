@@ -39,7 +39,10 @@ pub enum FeedError {
     /// them), or is not a position of this log.
     Cursor(CursorProblem),
     /// The subscriber fell more than the buffer behind; `last` is the cursor to resume from.
-    TooSlow { last: EventCursor, missed: u64 },
+    TooSlow {
+        last: EventCursor,
+        missed: u64,
+    },
     Database(StoreError),
 }
 

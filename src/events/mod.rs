@@ -133,7 +133,11 @@ impl EventBus {
     /// The last position this replica's tailer published (what its subscribers have been
     /// sent, or skipped as not theirs); `None` until the tailer has started.
     pub fn published(&self) -> Option<u64> {
-        *self.inner.published.lock().unwrap_or_else(|e| e.into_inner())
+        *self
+            .inner
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The event log.
@@ -159,7 +163,11 @@ impl EventBus {
 
     /// A receiver of what the tailer publishes from now on, and the position it starts after.
     fn live(&self) -> (broadcast::Receiver<Arc<Event>>, u64) {
-        let published = self.inner.published.lock().unwrap_or_else(|e| e.into_inner());
+        let published = self
+            .inner
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         (self.inner.tx.subscribe(), published.unwrap_or(0))
     }
 }

@@ -80,7 +80,10 @@ async fn sequence(weak: Weak<Inner>, log: EventLog, channel: String, poll: Durat
 }
 
 /// Deletes every event older than `older_than`, a batch at a time; returns how many.
-pub(super) async fn prune_all(log: &EventLog, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
+pub(super) async fn prune_all(
+    log: &EventLog,
+    older_than: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     let mut total = 0;
     loop {
         let n = log.prune(older_than, PRUNE_BATCH).await?;

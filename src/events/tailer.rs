@@ -118,12 +118,7 @@ async fn tail(weak: Weak<Inner>, log: EventLog, poll: Duration, started: watch::
 /// that needed it end with `EVENT_CURSOR_EXPIRED`); otherwise its sequencing transaction is
 /// not visible to this snapshot yet, and the tailer waits a moment and reads again. Returns
 /// whether to read again at once.
-async fn hole(
-    log: &EventLog,
-    inner: &Inner,
-    last: &mut u64,
-    since: &mut Option<Instant>,
-) -> bool {
+async fn hole(log: &EventLog, inner: &Inner, last: &mut u64, since: &mut Option<Instant>) -> bool {
     if let Ok(bounds) = log.bounds().await {
         if *last + 1 < bounds.oldest {
             tracing::warn!(
@@ -139,7 +134,10 @@ async fn hole(
     }
     let started = *since.get_or_insert_with(Instant::now);
     if started.elapsed() > Duration::from_secs(5) {
-        tracing::warn!(position = *last + 1, "event log position still not visible after 5 s");
+        tracing::warn!(
+            position = *last + 1,
+            "event log position still not visible after 5 s"
+        );
         *since = Some(Instant::now());
     }
     tokio::time::sleep(Duration::from_millis(2)).await;

@@ -15,12 +15,12 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextSubscribe,
 };
-use async_graphql::Response;
-use futures_util::stream::{BoxStream, StreamExt};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
 };
+use async_graphql::Response;
 use async_graphql::{ServerResult, Value, Variables};
+use futures_util::stream::{BoxStream, StreamExt};
 
 use super::limits::{self, Limits, Refusal};
 use crate::error::ApiError;

@@ -129,8 +129,10 @@ impl Query {
     async fn conversation_event_log(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Which conversations (matched before or after the change); all when \
-                          left out.")]
+        #[graphql(
+            desc = "Which conversations (matched before or after the change); all when \
+                          left out."
+        )]
         filter: Option<ConversationFilter>,
         #[graphql(desc = "Which kinds of event; all when left out.")] kinds: Option<
             Vec<ConversationEventKind>,
@@ -146,7 +148,11 @@ impl Query {
         let selection = selection(ctx, filter.as_ref(), kinds)?;
         let after = after_cursor(after.as_deref())?;
         let page = events(ctx)?
-            .page(&selection, after, usize::try_from(first).unwrap_or(usize::MAX))
+            .page(
+                &selection,
+                after,
+                usize::try_from(first).unwrap_or(usize::MAX),
+            )
             .await
             .map_err(feed_error)?;
         Ok(ConversationEventConnection(page))

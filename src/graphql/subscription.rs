@@ -7,7 +7,9 @@ use futures_util::stream::{self, Stream};
 use tokio::sync::Notify;
 
 use super::context::events;
-use super::events::{after_cursor, feed_error, selection, ConversationEvent, ConversationEventKind};
+use super::events::{
+    after_cursor, feed_error, selection, ConversationEvent, ConversationEventKind,
+};
 use super::filter::ConversationFilter;
 use crate::events::FeedError;
 
@@ -46,8 +48,10 @@ impl Subscription {
     async fn conversation_events(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Which conversations (matched before or after the change); all when \
-                          left out.")]
+        #[graphql(
+            desc = "Which conversations (matched before or after the change); all when \
+                          left out."
+        )]
         filter: Option<ConversationFilter>,
         #[graphql(desc = "Which kinds of event; all when left out.")] kinds: Option<
             Vec<ConversationEventKind>,

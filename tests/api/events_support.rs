@@ -126,7 +126,8 @@ pub async fn whole_log(app: &TestApp, filter: Value) -> Vec<Value> {
     }
 }
 
-/// The next `n` events of subscription `id` on `client` (any other message fails).
+/// The next `n` events on `client` (`complete`s of earlier subscriptions are skipped; any
+/// other message fails).
 pub async fn take(client: &mut WsClient, n: usize, secs: u64) -> Vec<Value> {
     let mut got = Vec::with_capacity(n);
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -136,6 +137,9 @@ pub async fn take(client: &mut WsClient, n: usize, secs: u64) -> Vec<Value> {
             .next_message(left)
             .await
             .unwrap_or_else(|| panic!("{} of {n} events after {secs} s", got.len()));
+        if msg["type"] == "complete" {
+            continue;
+        }
         assert_eq!(msg["type"], "next", "{msg}");
         assert!(msg["payload"].get("errors").is_none(), "{msg}");
         got.push(msg["payload"]["data"]["conversationEvents"].clone());
@@ -156,6 +160,28 @@ pub fn positions(events: &[Value]) -> Vec<u64> {
     use conversation_graphql::domain::EventCursor;
     events
         .iter()
-        .map(|e| EventCursor::decode(e["cursor"].as_str().unwrap()).unwrap().0)
+        .map(|e| {
+            EventCursor::decode(e["cursor"].as_str().unwrap())
+                .unwrap()
+                .0
+        })
         .collect()
+}
+
+/// The errors of subscription `id`'s first answer (messages of other subscriptions, and
+/// `complete`s, are skipped).
+pub async fn errors_of(client: &mut WsClient, id: &str) -> Value {
+    loop {
+        let msg = client
+            .next_message(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("no answer for subscription {id}"));
+        if msg["id"] != id || msg["type"] == "complete" {
+            continue;
+        }
+        return match msg["type"].as_str() {
+            Some("error") => msg["payload"].clone(),
+            _ => msg["payload"]["errors"].clone(),
+        };
+    }
 }

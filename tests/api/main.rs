@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod crud;
+mod event_log;
 mod events_support;
 mod filters;
 mod http;

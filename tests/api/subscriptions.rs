@@ -342,7 +342,10 @@ async fn start(
     let bus = app.state.events.clone();
     let deadline = Instant::now() + Duration::from_secs(10);
     while bus.subscriber_count() == before {
-        assert!(stream.next().now_or_never().is_none(), "nothing to read yet");
+        assert!(
+            stream.next().now_or_never().is_none(),
+            "nothing to read yet"
+        );
         assert!(Instant::now() < deadline, "the subscription never started");
         tokio::task::yield_now().await;
     }
@@ -381,7 +384,12 @@ async fn lagging_subscription_gets_an_error(app: TestApp) {
         let body = serde_json::to_value(&r).unwrap();
         names.push(body["data"]["conversationEvents"]["conversation"]["name"].clone());
     }
-    assert_eq!(names, (0..5).map(|i| json!(format!("lag {i}"))).collect::<Vec<_>>());
+    assert_eq!(
+        names,
+        (0..5)
+            .map(|i| json!(format!("lag {i}")))
+            .collect::<Vec<_>>()
+    );
 }
 
 crate::backend_tests!(

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 use uuid::Uuid;
 
@@ -116,7 +116,9 @@ impl EventLog {
             .flatten();
         let head = u64::try_from(head).unwrap_or(0);
         Ok(Bounds {
-            oldest: oldest.and_then(|p| u64::try_from(p).ok()).unwrap_or(head + 1),
+            oldest: oldest
+                .and_then(|p| u64::try_from(p).ok())
+                .unwrap_or(head + 1),
             head,
         })
     }

@@ -2,8 +2,8 @@
 //! module docs of [`super`] for why this cannot skip or repeat).
 
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, IsolationLevel,
-    Statement, TransactionTrait, Value,
+    AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, IsolationLevel, Statement,
+    TransactionTrait, Value,
 };
 
 use super::EventLog;
@@ -117,11 +117,7 @@ async fn number(
     head: i64,
     ids: &[i64],
 ) -> Result<u64, DbErr> {
-    let list = ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let (sql, values): (&str, Vec<Value>) = match backend {
         DbBackend::Postgres => (
             "UPDATE conversation_events AS e SET position = $1 + u.ord \
