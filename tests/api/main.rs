@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod crud;
 mod event_log;
+mod event_replicas;
 mod events_support;
 mod filters;
 mod http;

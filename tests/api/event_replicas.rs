@@ -1,0 +1,402 @@
+//! The event log across real server processes on one database, on every backend (two
+//! processes on one SQLite file too): resuming on another replica, many concurrent writers,
+//! and a writer killed with SIGKILL under load.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use conversation_graphql::db::events::EventLog;
+use conversation_graphql::db::{self, PoolSettings};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+use crate::events_support::*;
+use crate::support::*;
+use crate::ws_client::WsClient;
+
+/// A fresh database of one backend that server processes share; removed when dropped.
+struct Cluster {
+    args: Vec<String>,
+    url: String,
+    schema: Option<String>,
+    cleanup: Option<(String, String)>,
+    file: Option<std::path::PathBuf>,
+}
+
+impl Cluster {
+    async fn new(backend: Backend) -> Option<Cluster> {
+        let name = format!("r_{}", Uuid::new_v4().simple());
+        Some(match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("cg-{name}.db"));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                Cluster {
+                    args: vec!["--database-url".into(), url.clone()],
+                    url,
+                    schema: None,
+                    cleanup: None,
+                    file: Some(path),
+                }
+            }
+            Backend::Postgres => {
+                let url = std::env::var("TEST_POSTGRES_URL").ok()?;
+                admin_execute(&url, &format!("CREATE SCHEMA {name}")).await;
+                Cluster {
+                    args: vec![
+                        "--database-url".into(),
+                        url.clone(),
+                        "--db-schema".into(),
+                        name.clone(),
+                    ],
+                    url: url.clone(),
+                    schema: Some(name.clone()),
+                    cleanup: Some((url, format!("DROP SCHEMA IF EXISTS {name} CASCADE"))),
+                    file: None,
+                }
+            }
+            Backend::MySql => {
+                let admin = std::env::var("TEST_MYSQL_URL").ok()?;
+                admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
+                let url = with_database(&admin, &name);
+                Cluster {
+                    args: vec!["--database-url".into(), url.clone()],
+                    url,
+                    schema: None,
+                    cleanup: Some((admin, format!("DROP DATABASE IF EXISTS {name}"))),
+                    file: None,
+                }
+            }
+        })
+    }
+
+    /// A server process on the cluster's database (the first one migrates it).
+    fn start(&self) -> ServerProcess {
+        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        args.extend(["--log", "info"]);
+        ServerProcess::start(&args, &[])
+    }
+
+    /// A pool of the test's own on the database.
+    async fn pool(&self) -> DatabaseConnection {
+        let settings = PoolSettings {
+            max_connections: 2,
+            schema: self.schema.clone(),
+            ..PoolSettings::default()
+        };
+        db::connect(&self.url, &settings).await.expect("connect")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(path) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        if let Some((url, sql)) = self.cleanup.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(admin_execute(&url, &sql));
+            })
+            .join();
+        }
+    }
+}
+
+/// One HTTP request on a connection of its own; `None` when the server is not there (or
+/// went away before answering).
+async fn request(addr: SocketAddr, head: &str, body: &str) -> Option<String> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let text = format!(
+        "{head}\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(text.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+/// A GraphQL operation; the whole body, or `None` when no answer came.
+async fn post(addr: SocketAddr, query: &str, variables: Value) -> Option<Value> {
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    let text = request(addr, "POST /graphql HTTP/1.1", &body).await?;
+    serde_json::from_str(&text).ok()
+}
+
+/// `data` of an operation that must succeed.
+async fn data(addr: SocketAddr, query: &str, variables: Value) -> Value {
+    let body = post(addr, query, variables).await.expect("an answer");
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
+
+/// A gauge of the server's `/metrics`.
+async fn gauge(addr: SocketAddr, name: &str) -> Option<u64> {
+    let text = request(addr, "GET /metrics HTTP/1.1", "").await?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+const CREATE: &str =
+    "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }";
+
+/// Creates a conversation named `name` through `addr`; its id, or `None` if not acknowledged.
+async fn create(addr: SocketAddr, name: &str) -> Option<String> {
+    let mut input = default_input();
+    merge(&mut input, json!({ "name": name }));
+    let body = post(addr, CREATE, json!({ "input": input })).await?;
+    body["data"]["createConversation"]["id"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Every event of the log as `addr` serves it, following `endCursor`.
+async fn log_of(addr: SocketAddr) -> Vec<Value> {
+    let mut after = Value::Null;
+    let mut all = Vec::new();
+    loop {
+        let d = data(addr, &log_query(), json!({ "after": after, "first": 100 })).await;
+        let page = &d["conversationEventLog"];
+        all.extend(
+            page["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone()),
+        );
+        after = page["pageInfo"]["endCursor"].clone();
+        if page["pageInfo"]["hasNextPage"] != true {
+            return all;
+        }
+    }
+}
+
+/// Waits until `addr`'s log holds `n` events.
+async fn log_holds(addr: SocketAddr, n: usize) -> Vec<Value> {
+    let found = Arc::new(Mutex::new(Vec::new()));
+    wait_until(&format!("{n} events in the log"), 60, || {
+        let found = found.clone();
+        async move {
+            let log = log_of(addr).await;
+            let done = log.len() >= n;
+            *found.lock().unwrap() = log;
+            done
+        }
+    })
+    .await;
+    let log = found.lock().unwrap().clone();
+    log
+}
+
+fn ids(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["conversation"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// 30 events; a subscriber on another replica with the cursor of the 10th gets exactly 11..30
+/// replayed in order, then new ones live, none twice.
+async fn resume_on_another_replica(backend: Backend) {
+    let Some(cluster) = Cluster::new(backend).await else {
+        return;
+    };
+    let a = cluster.start();
+    let b = cluster.start();
+    for i in 1..=30 {
+        create(a.addr, &format!("e{i}")).await.expect("created");
+    }
+    let log = log_holds(b.addr, 30).await;
+    assert_eq!(log.len(), 30);
+    let mut client = WsClient::init(b.addr, json!({})).await;
+    client
+        .subscribe("1", &subscription(), json!({ "after": log[9]["cursor"] }))
+        .await;
+    let replayed = take(&mut client, 20, 30).await;
+    assert_eq!(
+        names(&replayed),
+        (11..=30).map(|i| format!("e{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(positions(&replayed), (11..=30).collect::<Vec<u64>>());
+    for i in 31..=36 {
+        create(a.addr, &format!("e{i}")).await.expect("created");
+    }
+    let live = take(&mut client, 6, 30).await;
+    assert_eq!(
+        names(&live),
+        (31..=36).map(|i| format!("e{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(positions(&live), (31..=36).collect::<Vec<u64>>());
+}
+
+/// 16 writers × 40 creates on replica A while a subscriber on replica B collects: every
+/// acknowledged create appears exactly once, in log order, in the stream and in the log.
+async fn concurrent_writers_exactly_once(backend: Backend) {
+    let Some(cluster) = Cluster::new(backend).await else {
+        return;
+    };
+    let a = cluster.start();
+    let b = cluster.start();
+    let mut client = WsClient::init(b.addr, json!({})).await;
+    client.subscribe("1", &subscription(), json!({})).await;
+    wait_until("B feeds the subscriber", 10, || async {
+        gauge(b.addr, "graphql_event_subscribers").await == Some(1)
+    })
+    .await;
+
+    let (writers, each) = (16, 40);
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let addr = a.addr;
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0..each {
+                acked.push(
+                    create(addr, &format!("w{w}-{i}"))
+                        .await
+                        .expect("acknowledged"),
+                );
+            }
+            acked
+        }));
+    }
+    let streamed = take(&mut client, writers * each, 180).await;
+    let mut acked = HashSet::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    assert_eq!(acked.len(), writers * each);
+    let streamed_ids = ids(&streamed);
+    let distinct: HashSet<String> = streamed_ids.iter().cloned().collect();
+    assert_eq!(distinct.len(), streamed_ids.len(), "no event twice");
+    assert_eq!(distinct, acked, "every acknowledged create, nothing else");
+    let p = positions(&streamed);
+    assert_eq!(
+        p,
+        (p[0]..p[0] + p.len() as u64).collect::<Vec<_>>(),
+        "in log order, none skipped"
+    );
+    let log = log_holds(b.addr, writers * each).await;
+    assert_eq!(
+        ids(&log),
+        streamed_ids,
+        "the log has the stream's events in its order"
+    );
+    assert_eq!(positions(&log), p);
+}
+
+/// SIGKILL the writing server under load: after a restart, every acknowledged create has
+/// exactly one event, every conversation row has exactly one, positions are dense, and no
+/// event names a row that does not exist.
+async fn sigkill_under_load_loses_nothing(backend: Backend) {
+    let Some(cluster) = Cluster::new(backend).await else {
+        return;
+    };
+    let mut a = cluster.start();
+    let addr = a.addr;
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for w in 0..16 {
+        let acked = acked.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0.. {
+                match create(addr, &format!("k{w}-{i}")).await {
+                    Some(id) => acked.lock().unwrap().push(id),
+                    None => return,
+                }
+            }
+        }));
+    }
+    let counter = acked.clone();
+    wait_until("200 acknowledged creates", 60, || {
+        let n = counter.lock().unwrap().len();
+        async move { n >= 200 }
+    })
+    .await;
+    a.child.kill().expect("SIGKILL");
+    let _ = a.child.wait();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let pool = cluster.pool().await;
+    let log = EventLog::new(pool.clone());
+    let waiting = count(
+        &pool,
+        "SELECT COUNT(*) FROM conversation_events WHERE position IS NULL",
+    )
+    .await;
+    eprintln!(
+        "{backend:?}: {} acknowledged, {waiting} events waiting for a position at the kill",
+        acked.lock().unwrap().len()
+    );
+
+    let restarted = cluster.start();
+    wait_until("every event numbered and published", 60, || async {
+        let head = log.bounds().await.unwrap().head;
+        !log.has_pending().await.unwrap()
+            && gauge(restarted.addr, "graphql_event_log_position").await == Some(head)
+    })
+    .await;
+    let head = log.bounds().await.unwrap().head;
+    let rows = count(&pool, "SELECT COUNT(*) FROM conversations").await;
+    let events = count(&pool, "SELECT COUNT(*) FROM conversation_events").await;
+    assert_eq!(events, rows, "one event per stored conversation");
+    assert_eq!(events, head, "positions 1..=head, dense");
+    let orphans = count(
+        &pool,
+        "SELECT COUNT(*) FROM conversation_events e WHERE NOT EXISTS \
+         (SELECT 1 FROM conversations c WHERE c.id = e.conversation_id)",
+    )
+    .await;
+    assert_eq!(orphans, 0, "no event names a row that does not exist");
+    let mut logged = Vec::new();
+    let mut after = 0;
+    loop {
+        let run = log.read_after(after, 1000).await.unwrap();
+        assert!(!run.gap);
+        let Some(last) = run.events.last() else { break };
+        after = last.position;
+        logged.extend(run.events.iter().map(|e| e.conversation.id.to_string()));
+    }
+    assert_eq!(logged.len() as u64, head);
+    let logged_set: HashSet<String> = logged.iter().cloned().collect();
+    assert_eq!(logged_set.len(), logged.len(), "no conversation twice");
+    for id in acked.lock().unwrap().iter() {
+        assert!(logged_set.contains(id), "acknowledged {id} has its event");
+    }
+    // The restarted server serves the same log.
+    assert_eq!(ids(&log_of(restarted.addr).await), logged);
+    let _ = pool.close().await;
+}
+
+async fn count(pool: &DatabaseConnection, sql: &str) -> u64 {
+    let row = pool
+        .query_one_raw(Statement::from_string(pool.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    u64::try_from(row.try_get_by_index::<i64>(0).unwrap()).unwrap()
+}
+
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(crate::support::Backend::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(crate::support::Backend::Postgres).await } )* }
+        mod mysql { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(crate::support::Backend::MySql).await } )* }
+    };
+}
+
+on_every_backend!(
+    resume_on_another_replica,
+    concurrent_writers_exactly_once,
+    sigkill_under_load_loses_nothing,
+);
