@@ -13,6 +13,7 @@ mod paging;
 mod persisted;
 mod process;
 mod replicas;
+mod request_hygiene;
 mod schema;
 mod storage;
 mod subscriptions;
