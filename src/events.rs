@@ -77,7 +77,7 @@ pub struct EventBus {
 impl std::fmt::Debug for EventBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventBus")
-            .field("subscribers", &self.tx.receiver_count())
+            .field("subscribers", &self.subscriber_count())
             .finish()
     }
 }
@@ -119,6 +119,11 @@ impl EventBus {
     /// A new subscription, starting with the next event.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
+    }
+
+    /// How many subscriptions are registered on this replica right now.
+    pub fn subscriber_count(&self) -> usize {
+        self.tx.receiver_count()
     }
 
     /// Publishes an event. Call it only after the write has committed. Failures are logged:

@@ -3,6 +3,7 @@
 //!   client's `operationName`, at most 200 distinct ones, then `other`) and outcome;
 //! - `graphql_request_duration_seconds`: a latency histogram of all GraphQL requests;
 //! - `graphql_websocket_connections`: open subscription sockets;
+//! - `graphql_event_subscribers`: subscriptions registered on this replica's event bus;
 //! - `db_pool_connections{state}` and `db_pool_max_connections`: pool usage.
 
 use std::collections::HashMap;
@@ -94,8 +95,8 @@ impl Metrics {
         self.websockets.fetch_add(delta, Ordering::Relaxed);
     }
 
-    /// The exposition text.
-    pub fn render(&self, db: &DatabaseConnection) -> String {
+    /// The exposition text; `subscribers` is the event bus's current subscription count.
+    pub fn render(&self, db: &DatabaseConnection, subscribers: usize) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP graphql_requests_total GraphQL requests by operation name and outcome.\n",
@@ -140,6 +141,11 @@ impl Metrics {
             "graphql_websocket_connections {}",
             self.websockets.load(Ordering::Relaxed)
         );
+        out.push_str(
+            "# HELP graphql_event_subscribers Subscriptions registered on the event bus.\n",
+        );
+        out.push_str("# TYPE graphql_event_subscribers gauge\n");
+        let _ = writeln!(out, "graphql_event_subscribers {subscribers}");
         let (size, idle, max) = pool_stats(db);
         out.push_str("# HELP db_pool_connections Database connections by state.\n");
         out.push_str("# TYPE db_pool_connections gauge\n");

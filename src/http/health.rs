@@ -31,6 +31,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(state.store.connection()),
+        state
+            .metrics
+            .render(state.store.connection(), state.events.subscriber_count()),
     )
 }
