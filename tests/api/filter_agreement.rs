@@ -28,9 +28,14 @@ fn rid(n: u128) -> String {
 /// sentinel in both timestamps and the nil UUID as its owner. Their names by id, and which of
 /// them are deleted.
 async fn store_rows(app: &TestApp) -> (HashMap<String, String>, BTreeSet<String>) {
-    let imported = app
-        .import_rows(include_str!("data/filter_agreement_rows.ndjson"))
-        .await;
+    let rows = include_str!("data/filter_agreement_rows.ndjson");
+    let imported = app.import_rows(rows).await;
+    let deleted = rows
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|row| !row["tm_delete"].is_null())
+        .map(|row| row["id"].as_str().expect("an id").to_owned())
+        .collect();
     let legacy = Model {
         id: rid(12).parse().unwrap(),
         name: "legacy".into(),
@@ -42,7 +47,7 @@ async fn store_rows(app: &TestApp) -> (HashMap<String, String>, BTreeSet<String>
         .map(|(name, id)| (id.to_string(), name))
         .collect();
     names.insert(rid(12), "legacy".into());
-    (names, BTreeSet::from([rid(4)]))
+    (names, deleted)
 }
 
 /// Every operator of every filter input, `and`/`or`/`not`, nulls, the legacy sentinel and the

@@ -251,7 +251,7 @@ async fn drop_mysql_database(conn: DatabaseConnection, database: String) {
 }
 
 /// `url` with its database (the path) replaced by `database`; the query string is kept.
-pub fn with_database(url: &str, database: &str) -> String {
+fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
         None => (url, String::new()),

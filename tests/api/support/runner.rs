@@ -241,7 +241,11 @@ pub fn run(mut tests: Vec<Test>) -> ! {
         .with_ignored_flag(ignored);
         if let Some(i) = index {
             if !args.is_filtered_out(&trial) && !args.is_ignored(&trial) {
-                let count = if unset.is_some() { &mut skipped } else { &mut ran };
+                let count = if unset.is_some() {
+                    &mut skipped
+                } else {
+                    &mut ran
+                };
                 count[i] += 1;
             }
         }
@@ -301,7 +305,7 @@ fn summary(ran: [usize; 3], skipped: [usize; 3]) -> String {
         .filter(|b| !b.is_configured())
         .map(|b| format!("{}={}", b.variable().unwrap_or_default(), b.example_url()))
         .collect();
-    if !unset.is_empty() {
+    if !unset.is_empty() && total_skipped > 0 {
         line.push_str(&format!(
             ", {total_skipped} skipped: set {} to run them",
             unset.join(" / ")
