@@ -6,6 +6,7 @@
 //! are functions here.
 
 mod batch;
+mod casefold;
 pub mod entity;
 mod filter;
 mod many;

@@ -1,10 +1,11 @@
 //! Black-box tests: the real router, real GraphQL documents, a fresh database per test, on
-//! every configured backend (see `support`).
+//! every configured backend (see `support`). Its own runner: `support::runner`.
 
 mod support;
 
 mod auth;
 mod crud;
+mod filter_agreement;
 mod filters;
 mod http;
 mod limits;
@@ -19,4 +20,30 @@ mod storage;
 mod subscriptions;
 mod transfer;
 mod validation;
-mod ws_client;
+
+fn main() {
+    support::runner::run(
+        [
+            auth::trials(),
+            crud::trials(),
+            filter_agreement::trials(),
+            filters::trials(),
+            http::trials(),
+            limits::trials(),
+            node::trials(),
+            paging::trials(),
+            persisted::trials(),
+            process::trials(),
+            replicas::trials(),
+            request_hygiene::trials(),
+            schema::trials(),
+            storage::trials(),
+            subscriptions::trials(),
+            transfer::trials(),
+            validation::trials(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
+}

@@ -125,9 +125,9 @@ async fn error_lists_are_capped(app: TestApp) {
     assert!(message.contains(&"x".repeat(100)), "{message}");
 }
 
-crate::backend_tests!(
+crate::backend_tests! {
     duplicate_keys_are_request_errors,
     unknown_directives_fail_validation,
     skipping_every_root_field_answers_empty_data,
-    error_lists_are_capped,
-);
+    error_lists_are_capped;
+}
