@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel, Iterable,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -109,10 +109,18 @@ impl ConversationStore {
     }
 
     /// Stores rows exactly as given, legacy sentinels and nil owners included, in one
-    /// transaction (for tests and tools that reproduce older data).
-    pub async fn insert_models(&self, rows: &[Model]) -> Result<(), DbErr> {
+    /// transaction (for tests and tools that reproduce older data). `with_events`: also
+    /// records a CREATED event for each, with the conversation as the API reads the row.
+    pub async fn insert_models(&self, rows: &[Model], with_events: bool) -> Result<(), DbErr> {
         let backend = self.backend();
-        let txn = self.db.begin().await?;
+        let changes = if with_events {
+            rows.iter()
+                .map(|m| Ok(Change::created(Conversation::try_from(m.clone())?)))
+                .collect::<Result<Vec<_>, DbErr>>()?
+        } else {
+            Vec::new()
+        };
+        let txn = self.begin_write().await?;
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let stmt = Entity::insert_many(
                 chunk
@@ -123,7 +131,7 @@ impl ConversationStore {
             .build(backend);
             txn.execute_raw(bindable(stmt)).await?;
         }
-        txn.commit().await
+        self.commit_changes(txn, &changes).await
     }
 
     /// Up to `limit` conversations with ids after `after`, in id order, every customer's:

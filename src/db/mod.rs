@@ -6,6 +6,7 @@
 //! are functions here, and so is the event log ([`events`]).
 
 mod batch;
+mod casefold;
 pub mod entity;
 pub mod events;
 mod filter;

@@ -9,6 +9,9 @@ use sea_orm::{
     Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::entity::{Column, Entity};
@@ -17,7 +20,7 @@ use super::filter::compile;
 use super::order::{beyond, key_expr, position, sql_order};
 use crate::domain::filter::Predicate;
 use crate::domain::page::{PageQuery, Position};
-use crate::domain::Conversation;
+use crate::domain::{CaseFolding, Conversation};
 
 pub use super::batch::{BatchOutcome, OnExisting};
 
@@ -37,6 +40,8 @@ pub struct Page {
 pub struct ConversationStore {
     pub(super) db: DatabaseConnection,
     pub(super) log: EventLog,
+    /// How the database lower-cases text, asked once.
+    folding: Arc<OnceCell<CaseFolding>>,
 }
 
 impl ConversationStore {
@@ -44,12 +49,22 @@ impl ConversationStore {
         Self {
             log: EventLog::new(db.clone()),
             db,
+            folding: Arc::default(),
         }
     }
 
     /// The event log the writes of this store record into.
     pub fn events(&self) -> &EventLog {
         &self.log
+    }
+
+    /// How this database lower-cases text (for evaluating filters in memory exactly as SQL
+    /// does); asked on first use.
+    pub async fn case_folding(&self) -> Result<CaseFolding, DbErr> {
+        self.folding
+            .get_or_try_init(|| super::casefold::calibrate(&self.db))
+            .await
+            .cloned()
     }
 
     /// The pool (for the database layer's own functions: `db::ping`, `db::pool_stats`, …).

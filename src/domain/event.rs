@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::conversation::Conversation;
 use super::filter::{Field, Predicate};
+use super::matching::CaseFolding;
 
 /// What happened to a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,12 +104,14 @@ impl Event {
 }
 
 /// Which events a reader gets: those of `kinds` (all when `None`) whose conversation, after
-/// or before the change, matches both the caller's `scope` and the `filter`.
+/// or before the change, matches both the caller's `scope` and the `filter` (text folded as
+/// the database folds it, so that the filter picks what it picks in a list).
 #[derive(Debug, Clone)]
 pub struct EventSelection {
     pub scope: Predicate,
     pub filter: Predicate,
     pub kinds: Option<Vec<EventKind>>,
+    pub folding: CaseFolding,
 }
 
 impl EventSelection {
@@ -118,11 +121,14 @@ impl EventSelection {
             scope: Predicate::All,
             filter: Predicate::All,
             kinds: None,
+            folding: CaseFolding::default(),
         }
     }
 
     pub fn matches(&self, event: &Event) -> bool {
-        let seen = |c: &Conversation| self.scope.matches(c) && self.filter.matches(c);
+        let seen = |c: &Conversation| {
+            self.scope.matches(c, &self.folding) && self.filter.matches(c, &self.folding)
+        };
         self.kinds
             .as_ref()
             .is_none_or(|ks| ks.contains(&event.kind))

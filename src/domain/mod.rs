@@ -18,7 +18,7 @@ pub use address::{Address, AddressType, RawAddress, Target, E164};
 pub use conversation::{Body, Conversation, Field, FieldValue, RawBody, Record};
 pub use event::{Change, Event, EventCursor, EventKind, EventSelection};
 pub use kinds::{ConversationType, OwnerType};
-pub use matching::fold_case;
+pub use matching::{fold_case, CaseFolding};
 pub use patch::{ConversationPatch, OwnerPatch};
 pub use text::{BoundedText, DialogId, LongText, ShortText};
 pub use time::{happened, now, NOT_YET_YEAR};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, Object};
 
 use super::connection::PageInfo;
-use super::context::{access, checked_filter, limits};
+use super::context::{access, checked_filter, limits, store};
 use super::filter::ConversationFilter;
 use super::scalars::DateTime;
 use super::types::Conversation;
@@ -127,7 +127,7 @@ pub(super) fn after_cursor(after: Option<&str>) -> Result<Option<EventCursor>, A
 }
 
 /// The events the caller may see that `filter` and `kinds` pick.
-pub(super) fn selection(
+pub(super) async fn selection(
     ctx: &Context<'_>,
     filter: Option<&ConversationFilter>,
     kinds: Option<Vec<ConversationEventKind>>,
@@ -136,6 +136,7 @@ pub(super) fn selection(
         scope: access(ctx)?.scope(),
         filter: checked_filter(filter, limits(ctx)?)?,
         kinds: kinds.map(|ks| ks.into_iter().map(Into::into).collect()),
+        folding: store(ctx)?.case_folding().await.map_err(ApiError::from)?,
     })
 }
 

@@ -145,7 +145,7 @@ impl Query {
     ) -> async_graphql::Result<ConversationEventConnection> {
         let limits = limits(ctx)?;
         let first = page_size("first", first.unwrap_or(100), limits.max_page_size)?;
-        let selection = selection(ctx, filter.as_ref(), kinds)?;
+        let selection = selection(ctx, filter.as_ref(), kinds).await?;
         let after = after_cursor(after.as_deref())?;
         let page = events(ctx)?
             .page(

@@ -60,7 +60,7 @@ impl Subscription {
                           `ConversationEvent.cursor`); without it, start with the next event.")]
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ConversationEvent>>> {
-        let selection = selection(ctx, filter.as_ref(), kinds)?;
+        let selection = selection(ctx, filter.as_ref(), kinds).await?;
         let after = after_cursor(after.as_deref())?;
         let close = ctx.data_opt::<CloseConnection>().cloned();
         let feed = events(ctx)?

@@ -12,12 +12,9 @@ use serde_json::{json, Value};
 
 use crate::events_support::*;
 use crate::support::*;
-use crate::ws_client::WsClient;
 
 const RENAME: &str =
     "mutation($id: UUID!, $n: String) { updateConversation(id: $id, input: { name: $n }) { id } }";
-const DELETE: &str = "mutation($id: UUID!) { deleteConversation(id: $id) { id } }";
-const RESTORE: &str = "mutation($id: UUID!) { restoreConversation(id: $id) { id } }";
 
 /// The kinds and names of the whole log, oldest first.
 async fn kinds_and_names(app: &TestApp) -> Vec<(String, String)> {
@@ -101,7 +98,7 @@ async fn one_event_per_committed_change(app: TestApp) {
     let err = app
         .error(
             "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }",
-            json!({ "input": merge_input(json!({ "peer": { "type": "TEL", "target": "no" } })) }),
+            json!({ "input": input(json!({ "peer": { "type": "TEL", "target": "no" } })) }),
         )
         .await;
     assert_eq!(err["extensions"]["code"], "BAD_USER_INPUT");
@@ -150,12 +147,6 @@ async fn one_event_per_committed_change(app: TestApp) {
     assert_eq!(positions(&log), vec![1, 2, 3, 4], "dense positions from 1");
 }
 
-fn merge_input(patch: Value) -> Value {
-    let mut input = default_input();
-    merge(&mut input, patch);
-    input
-}
-
 /// A conversation renamed out of a `startsWith` filter is delivered once, with `previous`;
 /// later changes outside the filter are not.
 async fn previous_announces_a_row_leaving_the_filter(app: TestApp) {
@@ -165,7 +156,7 @@ async fn previous_announces_a_row_leaving_the_filter(app: TestApp) {
     client
         .subscribe("1", &subscription(), json!({ "f": filter }))
         .await;
-    subscribed(&app, 1).await;
+    app.wait_for_subscribers(1).await;
 
     let c = app.create(json!({ "name": "Ticket 1" })).await;
     app.create(json!({ "name": "unrelated" })).await;
@@ -177,7 +168,7 @@ async fn previous_announces_a_row_leaving_the_filter(app: TestApp) {
     // A marker that matches, so "nothing in between" needs no timeout.
     app.create(json!({ "name": "Ticket 2" })).await;
 
-    let got = take(&mut client, 3, 10).await;
+    let got = take(&mut client, 3).await;
     assert_eq!(got[0]["kind"], "CREATED");
     assert_eq!(got[0]["previous"], Value::Null);
     assert_eq!(got[1]["kind"], "UPDATED");
@@ -192,7 +183,7 @@ async fn previous_announces_a_row_leaving_the_filter(app: TestApp) {
 }
 
 const SECRET: &[u8] = b"event-log-secret-0123456789abc";
-const OTHER_CUSTOMER: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+const OTHER_CUSTOMER: &str = CUST_B;
 const OTHER_AGENT: &str = "22222222-0000-4000-8000-00000000a002";
 
 fn auth_options() -> AppOptions {
@@ -213,7 +204,7 @@ async fn scope_before_and_after(mut app: TestApp) {
     agent_ws.subscribe("1", &subscription(), json!({})).await;
     let mut other_ws = WsClient::init(addr, json!({ "Authorization": other })).await;
     other_ws.subscribe("1", &subscription(), json!({})).await;
-    subscribed(&app, 2).await;
+    app.wait_for_subscribers(2).await;
 
     let mine = app.create(json!({ "name": "mine" })).await;
     let reassign = "mutation($id: UUID!, $o: UUID) { updateConversation(id: $id, input: { ownerId: $o }) { id } }";
@@ -227,7 +218,7 @@ async fn scope_before_and_after(mut app: TestApp) {
     app.data(reassign, json!({ "id": mine["id"], "o": AGENT }))
         .await;
 
-    let got = take(&mut agent_ws, 3, 10).await;
+    let got = take(&mut agent_ws, 3).await;
     assert_eq!(got[0]["kind"], "CREATED");
     assert_eq!(got[1]["previous"]["ownerId"], AGENT);
     assert_eq!(got[1]["conversation"]["ownerId"], OTHER_AGENT);
@@ -243,13 +234,13 @@ async fn scope_before_and_after(mut app: TestApp) {
     let theirs = app
         .post_as(
             json!({ "query": "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }",
-                    "variables": { "input": merge_input(json!({ "customerId": OTHER_CUSTOMER })) } }),
+                    "variables": { "input": input(json!({ "customerId": OTHER_CUSTOMER })) } }),
             None,
             Some(&bearer_for(SECRET, Role::SuperAdmin, CUSTOMER, None)),
         )
         .await;
     assert!(theirs.body.get("errors").is_none(), "{}", theirs.body);
-    let got = take(&mut other_ws, 1, 10).await;
+    let got = take(&mut other_ws, 1).await;
     assert_eq!(got[0]["conversation"]["customerId"], OTHER_CUSTOMER);
     delivered(&app).await;
     let page = app
@@ -320,9 +311,9 @@ async fn expired_garbage_and_unknown_cursors(app: TestApp) {
     client
         .subscribe("live", &subscription(), json!({ "after": last }))
         .await;
-    subscribed(&app, 1).await;
+    app.wait_for_subscribers(1).await;
     app.create(json!({ "name": "new" })).await;
-    let got = take(&mut client, 1, 10).await;
+    let got = take(&mut client, 1).await;
     assert_eq!(got[0]["conversation"]["name"], "new");
     assert_eq!(positions(&got), vec![4]);
 }
@@ -447,16 +438,47 @@ async fn import_with_and_without_events(app: TestApp) {
     assert_eq!(log[0]["previous"]["name"], "quiet");
 }
 
-crate::backend_tests!(
+/// A replay longer than one page, through the customer prefilter, then live with no seam.
+async fn long_replay_then_live(app: TestApp) {
+    let mut names_written = Vec::new();
+    for batch in 0..3 {
+        write_events(&app, &format!("b{batch}-"), 411, "").await;
+        names_written.extend((0..411).map(|i| format!("b{batch}-{i}")));
+    }
+    // Another customer's events in between are not this subscriber's.
+    app.create(json!({ "customerId": CUST_B, "name": "theirs" }))
+        .await;
+    write_events(&app, "b3-", 1, "").await;
+    names_written.push("b3-0".into());
+    delivered(&app).await;
+    let addr = app.serve_http().await;
+    let mut client = WsClient::init(addr, json!({})).await;
+    let filter = json!({ "customerId": { "eq": CUSTOMER } });
+    client
+        .subscribe(
+            "1",
+            &subscription(),
+            json!({ "f": filter, "k": ["CREATED"], "after": EventCursor(0).encode() }),
+        )
+        .await;
+    let replayed = take(&mut client, names_written.len()).await;
+    assert_eq!(names(&replayed), names_written);
+    let mut expected: Vec<u64> = (1..=1233).collect();
+    expected.push(1235);
+    assert_eq!(positions(&replayed), expected);
+    let live = app.create(json!({ "name": "live" })).await;
+    let got = take(&mut client, 1).await;
+    assert_eq!(got[0]["conversation"]["id"], live["id"]);
+    assert_eq!(positions(&got), vec![1236]);
+}
+
+crate::backend_tests! {
+    long_replay_then_live,
     one_event_per_committed_change,
     previous_announces_a_row_leaving_the_filter,
     expired_garbage_and_unknown_cursors,
     log_pages_follow_end_cursor,
     websocket_errors_have_codes,
-    import_with_and_without_events,
-);
-
-mod scoped {
-    use super::*;
-    crate::backend_tests!(options = auth_options; scope_before_and_after);
+    import_with_and_without_events;
+    mod scoped(auth_options): scope_before_and_after;
 }

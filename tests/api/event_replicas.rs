@@ -7,107 +7,33 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use conversation_graphql::db::events::EventLog;
-use conversation_graphql::db::{self, PoolSettings};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use uuid::Uuid;
 
 use crate::events_support::*;
 use crate::support::*;
-use crate::ws_client::WsClient;
 
-/// A fresh database of one backend that server processes share; removed when dropped.
-struct Cluster {
-    args: Vec<String>,
-    url: String,
-    schema: Option<String>,
-    cleanup: Option<(String, String)>,
-    file: Option<std::path::PathBuf>,
-}
-
-impl Cluster {
-    async fn new(backend: Backend) -> Option<Cluster> {
-        let name = format!("r_{}", Uuid::new_v4().simple());
-        Some(match backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("cg-{name}.db"));
-                let url = format!("sqlite://{}?mode=rwc", path.display());
-                Cluster {
-                    args: vec!["--database-url".into(), url.clone()],
-                    url,
-                    schema: None,
-                    cleanup: None,
-                    file: Some(path),
-                }
-            }
-            Backend::Postgres => {
-                let url = std::env::var("TEST_POSTGRES_URL").ok()?;
-                admin_execute(&url, &format!("CREATE SCHEMA {name}")).await;
-                Cluster {
-                    args: vec![
-                        "--database-url".into(),
-                        url.clone(),
-                        "--db-schema".into(),
-                        name.clone(),
-                    ],
-                    url: url.clone(),
-                    schema: Some(name.clone()),
-                    cleanup: Some((url, format!("DROP SCHEMA IF EXISTS {name} CASCADE"))),
-                    file: None,
-                }
-            }
-            Backend::MySql => {
-                let admin = std::env::var("TEST_MYSQL_URL").ok()?;
-                admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
-                let url = with_database(&admin, &name);
-                Cluster {
-                    args: vec!["--database-url".into(), url.clone()],
-                    url,
-                    schema: None,
-                    cleanup: Some((admin, format!("DROP DATABASE IF EXISTS {name}"))),
-                    file: None,
-                }
-            }
-        })
-    }
-
-    /// A server process on the cluster's database (the first one migrates it).
-    fn start(&self) -> ServerProcess {
-        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        args.extend(["--log", "info"]);
-        ServerProcess::start(&args, &[])
-    }
-
-    /// A pool of the test's own on the database.
-    async fn pool(&self) -> DatabaseConnection {
-        let settings = PoolSettings {
-            max_connections: 2,
-            schema: self.schema.clone(),
-            ..PoolSettings::default()
-        };
-        db::connect(&self.url, &settings).await.expect("connect")
+/// The arguments that start a server process on `app`'s database.
+fn replica_args(app: &TestApp) -> Vec<String> {
+    match (app.backend, &app.db_name) {
+        (Backend::Postgres, Some(schema)) => vec![
+            "--database-url".into(),
+            Backend::Postgres.server_url().expect("configured"),
+            "--db-schema".into(),
+            schema.clone(),
+        ],
+        _ => vec!["--database-url".into(), app.url.clone()],
     }
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if let Some(path) = &self.file {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-        }
-        if let Some((url, sql)) = self.cleanup.take() {
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(admin_execute(&url, &sql));
-            })
-            .join();
-        }
-    }
+/// A server process on `app`'s database (which the app already migrated). The app in the
+/// test's own process is one more replica of the same log.
+fn replica(app: &TestApp) -> ServerProcess {
+    let args = replica_args(app);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(["--log", "info"]);
+    ServerProcess::start(&args, &[])
 }
 
 /// One HTTP request on a connection of its own; `None` when the server is not there (or
@@ -183,7 +109,7 @@ async fn log_of(addr: SocketAddr) -> Vec<Value> {
 /// Waits until `addr`'s log holds `n` events.
 async fn log_holds(addr: SocketAddr, n: usize) -> Vec<Value> {
     let found = Arc::new(Mutex::new(Vec::new()));
-    wait_until(&format!("{n} events in the log"), 60, || {
+    wait_for(&format!("{n} events in the log"), 60, || {
         let found = found.clone();
         async move {
             let log = log_of(addr).await;
@@ -206,12 +132,9 @@ fn ids(events: &[Value]) -> Vec<String> {
 
 /// 30 events; a subscriber on another replica with the cursor of the 10th gets exactly 11..30
 /// replayed in order, then new ones live, none twice.
-async fn resume_on_another_replica(backend: Backend) {
-    let Some(cluster) = Cluster::new(backend).await else {
-        return;
-    };
-    let a = cluster.start();
-    let b = cluster.start();
+async fn resume_on_another_replica(app: TestApp) {
+    let a = replica(&app);
+    let b = replica(&app);
     for i in 1..=30 {
         create(a.addr, &format!("e{i}")).await.expect("created");
     }
@@ -221,7 +144,7 @@ async fn resume_on_another_replica(backend: Backend) {
     client
         .subscribe("1", &subscription(), json!({ "after": log[9]["cursor"] }))
         .await;
-    let replayed = take(&mut client, 20, 30).await;
+    let replayed = take(&mut client, 20).await;
     assert_eq!(
         names(&replayed),
         (11..=30).map(|i| format!("e{i}")).collect::<Vec<_>>()
@@ -230,7 +153,7 @@ async fn resume_on_another_replica(backend: Backend) {
     for i in 31..=36 {
         create(a.addr, &format!("e{i}")).await.expect("created");
     }
-    let live = take(&mut client, 6, 30).await;
+    let live = take(&mut client, 6).await;
     assert_eq!(
         names(&live),
         (31..=36).map(|i| format!("e{i}")).collect::<Vec<_>>()
@@ -240,18 +163,12 @@ async fn resume_on_another_replica(backend: Backend) {
 
 /// 16 writers × 40 creates on replica A while a subscriber on replica B collects: every
 /// acknowledged create appears exactly once, in log order, in the stream and in the log.
-async fn concurrent_writers_exactly_once(backend: Backend) {
-    let Some(cluster) = Cluster::new(backend).await else {
-        return;
-    };
-    let a = cluster.start();
-    let b = cluster.start();
+async fn concurrent_writers_exactly_once(app: TestApp) {
+    let a = replica(&app);
+    let b = replica(&app);
     let mut client = WsClient::init(b.addr, json!({})).await;
     client.subscribe("1", &subscription(), json!({})).await;
-    wait_until("B feeds the subscriber", 10, || async {
-        gauge(b.addr, "graphql_event_subscribers").await == Some(1)
-    })
-    .await;
+    b.wait_for_subscribers(1).await;
 
     let (writers, each) = (16, 40);
     let mut tasks = Vec::new();
@@ -269,7 +186,7 @@ async fn concurrent_writers_exactly_once(backend: Backend) {
             acked
         }));
     }
-    let streamed = take(&mut client, writers * each, 180).await;
+    let streamed = take(&mut client, writers * each).await;
     let mut acked = HashSet::new();
     for t in tasks {
         acked.extend(t.await.unwrap());
@@ -297,11 +214,8 @@ async fn concurrent_writers_exactly_once(backend: Backend) {
 /// SIGKILL the writing server under load: after a restart, every acknowledged create has
 /// exactly one event, every conversation row has exactly one, positions are dense, and no
 /// event names a row that does not exist.
-async fn sigkill_under_load_loses_nothing(backend: Backend) {
-    let Some(cluster) = Cluster::new(backend).await else {
-        return;
-    };
-    let mut a = cluster.start();
+async fn sigkill_under_load_loses_nothing(app: TestApp) {
+    let mut a = replica(&app);
     let addr = a.addr;
     let acked = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
@@ -317,7 +231,7 @@ async fn sigkill_under_load_loses_nothing(backend: Backend) {
         }));
     }
     let counter = acked.clone();
-    wait_until("200 acknowledged creates", 60, || {
+    wait_for("200 acknowledged creates", 60, || {
         let n = counter.lock().unwrap().len();
         async move { n >= 200 }
     })
@@ -327,7 +241,7 @@ async fn sigkill_under_load_loses_nothing(backend: Backend) {
     for t in tasks {
         t.await.unwrap();
     }
-    let pool = cluster.pool().await;
+    let pool = app.db.clone();
     let log = EventLog::new(pool.clone());
     let waiting = count(
         &pool,
@@ -335,12 +249,13 @@ async fn sigkill_under_load_loses_nothing(backend: Backend) {
     )
     .await;
     eprintln!(
-        "{backend:?}: {} acknowledged, {waiting} events waiting for a position at the kill",
+        "{:?}: {} acknowledged, {waiting} events waiting for a position at the kill",
+        app.backend,
         acked.lock().unwrap().len()
     );
 
-    let restarted = cluster.start();
-    wait_until("every event numbered and published", 60, || async {
+    let restarted = replica(&app);
+    wait_for("every event numbered and published", 60, || async {
         let head = log.bounds().await.unwrap().head;
         !log.has_pending().await.unwrap()
             && gauge(restarted.addr, "graphql_event_log_position").await == Some(head)
@@ -375,7 +290,6 @@ async fn sigkill_under_load_loses_nothing(backend: Backend) {
     }
     // The restarted server serves the same log.
     assert_eq!(ids(&log_of(restarted.addr).await), logged);
-    let _ = pool.close().await;
 }
 
 async fn count(pool: &DatabaseConnection, sql: &str) -> u64 {
@@ -387,16 +301,8 @@ async fn count(pool: &DatabaseConnection, sql: &str) -> u64 {
     u64::try_from(row.try_get_by_index::<i64>(0).unwrap()).unwrap()
 }
 
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(crate::support::Backend::Sqlite).await } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(crate::support::Backend::Postgres).await } )* }
-        mod mysql { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(crate::support::Backend::MySql).await } )* }
-    };
-}
-
-on_every_backend!(
+crate::backend_tests! {
     resume_on_another_replica,
     concurrent_writers_exactly_once,
-    sigkill_under_load_loses_nothing,
-);
+    sigkill_under_load_loses_nothing;
+}

@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::support::*;
-use crate::ws_client::WsClient;
 
 /// What the event tests select of an event.
 pub const EVENT: &str = "cursor kind at conversation { id name ownerId customerId tmDelete } \
@@ -34,8 +33,9 @@ pub fn log_query() -> String {
     )
 }
 
-/// Waits until `cond` holds, checking every 10 ms; panics after `secs` seconds.
-pub async fn wait_until<F, Fut>(what: &str, secs: u64, mut cond: F)
+/// Waits until `cond` holds, checking every 10 ms; panics after `secs` seconds (for waits
+/// longer than the harness's `DEADLINE`).
+pub async fn wait_for<F, Fut>(what: &str, secs: u64, mut cond: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -47,21 +47,11 @@ where
     }
 }
 
-/// Waits until the app feeds `n` subscriptions.
-pub async fn subscribed(app: &TestApp, n: usize) {
-    let bus = app.state.events.clone();
-    wait_until(&format!("{n} subscribers"), 10, || {
-        let bus = bus.clone();
-        async move { bus.subscriber_count() == n }
-    })
-    .await;
-}
-
 /// Waits until the app's tailer published every event the log holds (every committed write
 /// has its event sequenced and sent to the subscribers).
 pub async fn delivered(app: &TestApp) {
     let bus = app.state.events.clone();
-    wait_until("every event published", 20, || {
+    wait_for("every event published", 20, || {
         let bus = bus.clone();
         async move {
             let log = bus.log();
@@ -127,16 +117,11 @@ pub async fn whole_log(app: &TestApp, filter: Value) -> Vec<Value> {
 }
 
 /// The next `n` events on `client` (`complete`s of earlier subscriptions are skipped; any
-/// other message fails).
-pub async fn take(client: &mut WsClient, n: usize, secs: u64) -> Vec<Value> {
+/// other message fails). Each must come within the harness's `DEADLINE` of the one before.
+pub async fn take(client: &mut WsClient, n: usize) -> Vec<Value> {
     let mut got = Vec::with_capacity(n);
-    let deadline = Instant::now() + Duration::from_secs(secs);
     while got.len() < n {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let msg = client
-            .next_message(left)
-            .await
-            .unwrap_or_else(|| panic!("{} of {n} events after {secs} s", got.len()));
+        let msg = client.next_message().await;
         if msg["type"] == "complete" {
             continue;
         }
@@ -172,10 +157,7 @@ pub fn positions(events: &[Value]) -> Vec<u64> {
 /// `complete`s, are skipped).
 pub async fn errors_of(client: &mut WsClient, id: &str) -> Value {
     loop {
-        let msg = client
-            .next_message(Duration::from_secs(5))
-            .await
-            .unwrap_or_else(|| panic!("no answer for subscription {id}"));
+        let msg = client.next_message().await;
         if msg["id"] != id || msg["type"] == "complete" {
             continue;
         }

@@ -1,5 +1,5 @@
 //! Black-box tests: the real router, real GraphQL documents, a fresh database per test, on
-//! every configured backend (see `support`).
+//! every configured backend (see `support`). Its own runner: `support::runner`.
 
 mod support;
 
@@ -8,6 +8,7 @@ mod crud;
 mod event_log;
 mod event_replicas;
 mod events_support;
+mod filter_agreement;
 mod filters;
 mod http;
 mod limits;
@@ -16,9 +17,38 @@ mod paging;
 mod persisted;
 mod process;
 mod replicas;
+mod request_hygiene;
 mod schema;
 mod storage;
 mod subscriptions;
 mod transfer;
 mod validation;
-mod ws_client;
+
+fn main() {
+    support::runner::run(
+        [
+            auth::trials(),
+            crud::trials(),
+            event_log::trials(),
+            event_replicas::trials(),
+            filter_agreement::trials(),
+            filters::trials(),
+            http::trials(),
+            limits::trials(),
+            node::trials(),
+            paging::trials(),
+            persisted::trials(),
+            process::trials(),
+            replicas::trials(),
+            request_hygiene::trials(),
+            schema::trials(),
+            storage::trials(),
+            subscriptions::trials(),
+            transfer::trials(),
+            validation::trials(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
+}

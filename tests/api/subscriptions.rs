@@ -1,52 +1,28 @@
 //! Live updates: `conversationEvents` over WebSocket, in one process, on every backend. The
-//! two-process tests are in `replicas` and `event_replicas`; the log itself in `event_log`.
+//! multi-process tests are in `replicas` and `event_replicas`; the event log itself (replay,
+//! cursors, `previous`, the log query) in `event_log`.
+//!
+//! Each test waits until its subscriptions are registered before it writes. Where nothing may
+//! arrive, the test makes a write that must arrive and checks that it is the next event.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::auth::{mint_hs256, Caller, Role, Verifier};
-use futures_util::{FutureExt, StreamExt};
-use serde_json::{json, Value};
+use conversation_graphql::auth::{Role, Verifier};
+use futures_util::StreamExt;
+use serde_json::json;
 
-use crate::events_support::{delivered, subscribed, write_events};
 use crate::support::*;
-use crate::ws_client::{Ended, WsClient};
-
-pub const EVENTS: &str = "subscription($f: ConversationFilter, $k: [ConversationEventKind!]) {
-  conversationEvents(filter: $f, kinds: $k) { kind at conversation { id name type tmDelete customerId } }
-}";
-
-const SECOND: Duration = Duration::from_secs(1);
-
-async fn expect_event(client: &mut WsClient, kind: &str, id: &Value) -> Value {
-    let started = Instant::now();
-    let payload = client
-        .next_event(Duration::from_secs(5))
-        .await
-        .unwrap_or_else(|| panic!("no {kind} event"));
-    assert!(started.elapsed() < SECOND, "delivered within 1 s");
-    let event = &payload["data"]["conversationEvents"];
-    assert_eq!(event["kind"], kind, "{payload}");
-    assert_eq!(&event["conversation"]["id"], id, "{payload}");
-    assert!(event["at"].as_str().unwrap().ends_with('Z'));
-    event.clone()
-}
-
-async fn no_event(client: &mut WsClient) {
-    if let Some(p) = client.next_event(Duration::from_millis(300)).await {
-        panic!("unexpected event {p}");
-    }
-}
 
 async fn every_kind_arrives(app: TestApp) {
     let addr = app.serve_http().await;
     let mut client = WsClient::init(addr, json!({})).await;
     client.subscribe("1", EVENTS, json!({})).await;
-    subscribed(&app, 1).await;
+    app.wait_for_subscribers(1).await;
 
     let created = app.create(json!({ "name": "live" })).await;
     let id = &created["id"];
-    let e = expect_event(&mut client, "CREATED", id).await;
+    let e = client.expect_event("CREATED", id).await;
     assert_eq!(e["conversation"]["name"], "live");
 
     app.data(
@@ -54,69 +30,61 @@ async fn every_kind_arrives(app: TestApp) {
         json!({ "id": id }),
     )
     .await;
-    let e = expect_event(&mut client, "UPDATED", id).await;
+    let e = client.expect_event("UPDATED", id).await;
     assert_eq!(e["conversation"]["name"], "renamed");
 
-    let del = "mutation($id: UUID!) { deleteConversation(id: $id) { id } }";
-    app.data(del, json!({ "id": id })).await;
-    let e = expect_event(&mut client, "DELETED", id).await;
+    app.data(DELETE, json!({ "id": id })).await;
+    let e = client.expect_event("DELETED", id).await;
     assert!(e["conversation"]["tmDelete"].is_string());
-    // Deleting again changes nothing, so nothing is published.
-    app.data(del, json!({ "id": id })).await;
-    no_event(&mut client).await;
-
-    app.data(
-        "mutation($id: UUID!) { restoreConversation(id: $id) { id } }",
-        json!({ "id": id }),
-    )
-    .await;
-    let e = expect_event(&mut client, "RESTORED", id).await;
+    // Deleting again changes nothing, so nothing is published: the next event is the restore.
+    app.data(DELETE, json!({ "id": id })).await;
+    app.data(RESTORE, json!({ "id": id })).await;
+    let e = client.expect_event("RESTORED", id).await;
     assert_eq!(e["conversation"]["tmDelete"], json!(null));
 
-    // A failed mutation publishes nothing.
-    app.error(del, json!({ "id": uuid::Uuid::new_v4() })).await;
-    no_event(&mut client).await;
+    // A failed mutation publishes nothing: the next event is the next create.
+    app.error(DELETE, json!({ "id": uuid::Uuid::new_v4() }))
+        .await;
+    let next = app.create(json!({})).await;
+    client.expect_event("CREATED", &next["id"]).await;
 }
 
 async fn filters_and_kinds_narrow(app: TestApp) {
     let addr = app.serve_http().await;
     let mut client = WsClient::init(addr, json!({})).await;
+    let vip_line = json!({ "type": { "eq": "LINE" }, "name": { "contains": "VIP" } });
     client
-        .subscribe("1", EVENTS, json!({ "f": { "type": { "eq": "LINE" }, "name": { "contains": "VIP" } }, "k": ["UPDATED", "CREATED"] }))
+        .subscribe(
+            "1",
+            EVENTS,
+            json!({ "f": vip_line, "k": ["UPDATED", "CREATED"] }),
+        )
         .await;
-    subscribed(&app, 1).await;
+    app.wait_for_subscribers(1).await;
+    // Not LINE: nothing; the next event is the LINE one.
     let message = app.create(json!({ "name": "vip sms" })).await;
-    no_event(&mut client).await;
     let line = app
         .create(json!({ "name": "a vip chat", "type": "LINE" }))
         .await;
-    expect_event(&mut client, "CREATED", &line["id"]).await;
+    client.expect_event("CREATED", &line["id"]).await;
     let rename = "mutation($id: UUID!, $n: String) { updateConversation(id: $id, input: { name: $n }) { id } }";
     app.data(rename, json!({ "id": message["id"], "n": "VIP sms 2" }))
         .await;
-    no_event(&mut client).await;
     app.data(rename, json!({ "id": line["id"], "n": "VIP chat 2" }))
         .await;
-    expect_event(&mut client, "UPDATED", &line["id"]).await;
-    // Not a wanted kind.
-    app.data(
-        "mutation($id: UUID!) { deleteConversation(id: $id) { id } }",
-        json!({ "id": line["id"] }),
-    )
-    .await;
-    no_event(&mut client).await;
-    // Renamed out of the filter: delivered once (it matched before the change), then not.
-    app.data(
-        "mutation($id: UUID!) { restoreConversation(id: $id) { id } }",
-        json!({ "id": line["id"] }),
-    )
-    .await;
+    client.expect_event("UPDATED", &line["id"]).await;
+    // Kinds not asked for do not arrive; a rename out of the filter does, once (the filter
+    // matches the conversation before or after the change), and later changes outside it do
+    // not: the next event after it is the next VIP LINE conversation.
+    app.data(DELETE, json!({ "id": line["id"] })).await;
+    app.data(RESTORE, json!({ "id": line["id"] })).await;
     app.data(rename, json!({ "id": line["id"], "n": "plain" }))
         .await;
-    expect_event(&mut client, "UPDATED", &line["id"]).await;
+    client.expect_event("UPDATED", &line["id"]).await;
     app.data(rename, json!({ "id": line["id"], "n": "plainer" }))
         .await;
-    no_event(&mut client).await;
+    let last = app.create(json!({ "name": "VIP", "type": "LINE" })).await;
+    client.expect_event("CREATED", &last["id"]).await;
 }
 
 async fn bad_subscriptions_are_errors(app: TestApp) {
@@ -128,7 +96,7 @@ async fn bad_subscriptions_are_errors(app: TestApp) {
         deep = json!({ "not": deep });
     }
     client.subscribe("1", EVENTS, json!({ "f": deep })).await;
-    let msg = client.next_message(Duration::from_secs(5)).await.unwrap();
+    let msg = client.next_message().await;
     let errors = if msg["type"] == "error" {
         msg["payload"].clone()
     } else {
@@ -147,14 +115,14 @@ async fn bad_subscriptions_are_errors(app: TestApp) {
     legacy
         .send(json!({ "type": "connection_init", "payload": {} }))
         .await;
-    let ack = legacy.next_message(Duration::from_secs(5)).await.unwrap();
+    let ack = legacy.next_message().await;
     assert_eq!(ack["type"], "connection_ack");
     legacy
         .send(json!({ "id": "1", "type": "start", "payload": { "query": EVENTS } }))
         .await;
-    subscribed(&app, 1).await;
+    app.wait_for_subscribers(1).await;
     let c = app.create(json!({})).await;
-    let msg = legacy.next_message(Duration::from_secs(5)).await.unwrap();
+    let msg = legacy.next_message().await;
     assert_eq!(msg["type"], "data", "{msg}");
     assert_eq!(
         msg["payload"]["data"]["conversationEvents"]["conversation"]["id"],
@@ -163,8 +131,6 @@ async fn bad_subscriptions_are_errors(app: TestApp) {
 }
 
 const SECRET: &[u8] = b"subscription-secret-0123456789";
-const CUST_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
-const CUST_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 
 fn token(role: Role, customer: &str, agent: Option<&str>) -> String {
     bearer_for(SECRET, role, customer, agent)
@@ -180,37 +146,31 @@ fn auth_options() -> AppOptions {
 async fn tenant_scoping_and_bad_tokens(mut app: TestApp) {
     let addr = app.serve_http().await;
     app.as_caller(&token(Role::SuperAdmin, CUST_A, None));
-    let mut admin_a = WsClient::init(
-        addr,
-        json!({ "Authorization": token(Role::Admin, CUST_A, None) }),
-    )
-    .await;
+    let admin = json!({ "Authorization": token(Role::Admin, CUST_A, None) });
+    let mut admin_a = WsClient::init(addr, admin).await;
     admin_a.subscribe("1", EVENTS, json!({})).await;
-    let agent = "11111111-0000-4000-8000-00000000a001";
-    let mut agent_a = WsClient::init(
-        addr,
-        json!({ "headers": { "Authorization": token(Role::Agent, CUST_A, Some(agent)) } }),
-    )
-    .await;
+    let agent =
+        json!({ "headers": { "Authorization": token(Role::Agent, CUST_A, Some(AGENT_1)) } });
+    let mut agent_a = WsClient::init(addr, agent).await;
     agent_a.subscribe("1", EVENTS, json!({})).await;
-    subscribed(&app, 2).await;
+    app.wait_for_subscribers(2).await;
 
-    let b = app.create(json!({ "customerId": CUST_B })).await;
-    no_event(&mut admin_a).await;
+    // Each one's next event is the first it may see: customer B's is nobody's here, and the
+    // agent sees only its own.
+    app.create(json!({ "customerId": CUST_B })).await;
     let a = app.create(json!({ "customerId": CUST_A })).await;
-    expect_event(&mut admin_a, "CREATED", &a["id"]).await;
-    no_event(&mut agent_a).await; // not its conversation
+    admin_a.expect_event("CREATED", &a["id"]).await;
     let mine = app
-        .create(json!({ "customerId": CUST_A, "ownerId": agent }))
+        .create(json!({ "customerId": CUST_A, "ownerId": AGENT_1 }))
         .await;
-    expect_event(&mut admin_a, "CREATED", &mine["id"]).await;
-    expect_event(&mut agent_a, "CREATED", &mine["id"]).await;
-    let _ = b;
+    admin_a.expect_event("CREATED", &mine["id"]).await;
+    agent_a.expect_event("CREATED", &mine["id"]).await;
 
+    let other_key = bearer_for(b"another-secret-0123456789", Role::SuperAdmin, CUST_A, None);
     for payload in [
         json!({}),
         json!({ "Authorization": "Bearer garbage" }),
-        json!({ "Authorization": format!("Bearer {}", mint_hs256(b"another-secret-0123456789", &Caller { role: Role::SuperAdmin, customer_id: CUST_A.parse().unwrap(), agent_id: None }, Duration::from_secs(60)).unwrap()) }),
+        json!({ "Authorization": other_key }),
     ] {
         let mut client = WsClient::connect(addr, "graphql-transport-ws").await;
         client
@@ -232,81 +192,69 @@ fn slow_options() -> AppOptions {
     }
 }
 
-/// What the stalled-subscriber test selects: the long `detail` makes each message ~4 KB.
-const BIG: &str = "subscription { conversationEvents { conversation { id detail } } }";
-
 /// A subscriber that stops reading is dropped; another keeps receiving every event.
 async fn stalled_subscriber_is_dropped(app: TestApp) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
     let addr = app.serve_http().await;
-    // The stalled client: a tiny receive buffer so the server's writes block soon.
+    // The stalled client: a tiny receive buffer so the server's writes block soon; it asks for
+    // each conversation's detail, which the writes below make big.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(addr).await.unwrap();
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
-            "ws://{addr}/graphql/ws"
-        ))
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
+    let request = upgrade_request(addr, "graphql-transport-ws");
     let (mut stalled, _) = tokio_tungstenite::client_async(request, stream)
         .await
         .unwrap();
-    use futures_util::SinkExt;
-    use tokio_tungstenite::tungstenite::Message;
+    let text = |v: serde_json::Value| Message::Text(v.to_string().into());
     stalled
-        .send(Message::Text(
-            json!({ "type": "connection_init" }).to_string().into(),
+        .send(text(json!({ "type": "connection_init" })))
+        .await
+        .unwrap();
+    let ack = stalled.next().await;
+    assert!(matches!(ack, Some(Ok(Message::Text(_)))), "{ack:?}");
+    let query = "subscription { conversationEvents { conversation { id detail } } }";
+    stalled
+        .send(text(
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }),
         ))
         .await
         .unwrap();
-    let _ack = stalled.next().await;
-    stalled
-        .send(Message::Text(
-            json!({ "id": "1", "type": "subscribe", "payload": { "query": BIG } })
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
-
     let mut reader = WsClient::init(addr, json!({})).await;
-    reader.subscribe("1", BIG, json!({})).await;
-    subscribed(&app, 2).await;
+    reader.subscribe("1", EVENTS, json!({})).await;
+    app.wait_for_subscribers(2).await;
 
-    // Events of 4,000-character details, ~6 MB in all: more than the socket buffers hold.
-    let total = 1500;
+    // 600 creates with a 16 kB detail: ~10 MB for the stalled one, more than the socket
+    // buffers hold.
+    let total = 600;
     let reading = tokio::spawn(async move {
         let mut got = Vec::new();
         while got.len() < total {
-            match reader.next_event(Duration::from_secs(10)).await {
-                Some(p) => got.push(
-                    p["data"]["conversationEvents"]["conversation"]["id"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                ),
-                None => break,
-            }
+            let p = reader.next_event().await;
+            let id = &p["data"]["conversationEvents"]["conversation"]["id"];
+            got.push(id.as_str().unwrap().to_owned());
         }
-        got
+        (got, reader)
     });
-    let detail = "x".repeat(4000);
+    let detail = "😀".repeat(4096);
     let mut sent = Vec::new();
-    for chunk in 0..total / 50 {
-        sent.extend(write_events(&app, &format!("{chunk}:"), 50, &detail).await);
+    for _ in 0..total {
+        let c = app.create(json!({ "detail": detail })).await;
+        sent.push(c["id"].as_str().unwrap().to_owned());
     }
-    let got = reading.await.unwrap();
+    let (got, _reader) = reading.await.unwrap();
     assert_eq!(
         got, sent,
         "the reading subscriber got every event, in order"
     );
 
-    // The stalled one is disconnected once one of its writes waited longer than the
-    // server's write timeout (500 ms): draining it ends in a closed connection.
-    let drained = tokio::time::timeout(Duration::from_secs(20), async {
+    // The server gives up on the stalled one once a write has waited 500 ms.
+    wait_until("the stalled subscription is dropped", || async {
+        app.state.events.subscriber_count() == 1
+    })
+    .await;
+    // Draining it ends in a dropped connection, short of every event.
+    let drained = tokio::time::timeout(DEADLINE, async {
         let mut n = 0;
         while let Some(Ok(m)) = stalled.next().await {
             if matches!(m, Message::Close(_)) {
@@ -328,87 +276,76 @@ fn tiny_buffer() -> AppOptions {
     }
 }
 
-/// Runs a subscription in process, polling it until the bus feeds it.
+/// Runs `query` as a subscription in process (as the WebSocket does) and polls it until the
+/// event bus feeds it; nothing may arrive before.
 async fn start(
     app: &TestApp,
     query: &str,
-    variables: Value,
 ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
     let before = app.state.events.subscriber_count();
-    let request = async_graphql::Request::new(query)
-        .variables(async_graphql::Variables::from_json(variables))
-        .data(conversation_graphql::auth::Access::Open);
+    let request = async_graphql::Request::new(query).data(conversation_graphql::auth::Access::Open);
     let mut stream = app.state.api.subscriptions.execute_stream(request);
-    let bus = app.state.events.clone();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while bus.subscriber_count() == before {
-        assert!(
-            stream.next().now_or_never().is_none(),
-            "nothing to read yet"
-        );
-        assert!(Instant::now() < deadline, "the subscription never started");
-        tokio::task::yield_now().await;
+    tokio::select! {
+        item = stream.next() => panic!("an answer before any write: {item:?}"),
+        () = app.wait_for_subscribers(before + 1) => {}
     }
     stream
 }
 
 /// A subscription that falls behind the buffer gets SUBSCRIBER_TOO_SLOW with the cursor to
-/// resume from, and ends; resuming from that cursor loses nothing.
+/// resume from, and ends; resuming with that cursor loses nothing.
 async fn lagging_subscription_gets_an_error(app: TestApp) {
-    let doc = "subscription($after: String) { conversationEvents(after: $after) { cursor conversation { name } } }";
-    let mut stream = start(&app, doc, json!({})).await;
-    // More events than the buffer holds, published before the subscriber reads any.
-    write_events(&app, "lag ", 5, "").await;
-    delivered(&app).await;
-    let response = tokio::time::timeout(Duration::from_secs(5), stream.next())
+    // A subscription in process that nobody polls while the events come.
+    let doc = "subscription($after: String) { conversationEvents(after: $after) { cursor conversation { id } } }";
+    let mut stream = start(&app, doc).await;
+    // A subscriber that keeps up: once it has every event, so has the buffer.
+    let addr = app.serve_http().await;
+    let mut reader = WsClient::init(addr, json!({})).await;
+    reader.subscribe("1", EVENTS, json!({})).await;
+    app.wait_for_subscribers(2).await;
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        let c = app.create(json!({})).await;
+        reader.expect_event("CREATED", &c["id"]).await;
+        created.push(c["id"].clone());
+    }
+    let response = tokio::time::timeout(DEADLINE, stream.next())
         .await
-        .unwrap()
-        .unwrap();
+        .expect("an answer")
+        .expect("an error, not the end");
     let body = serde_json::to_value(&response).unwrap();
     let error = &body["errors"][0];
     assert_eq!(error["extensions"]["code"], "SUBSCRIBER_TOO_SLOW", "{body}");
     let last = error["extensions"]["lastCursor"].clone();
     assert!(last.is_string(), "{body}");
-    let end = tokio::time::timeout(Duration::from_secs(5), stream.next())
+    let end = tokio::time::timeout(DEADLINE, stream.next())
         .await
-        .unwrap();
+        .expect("the stream ends");
     assert!(end.is_none(), "the stream ended");
 
-    let mut resumed = start(&app, doc, json!({ "after": last })).await;
-    let mut names = Vec::new();
-    while names.len() < 5 {
-        let r = tokio::time::timeout(Duration::from_secs(5), resumed.next())
+    // Resuming from the cursor in the error: every event it missed, in order.
+    let request = async_graphql::Request::new(doc)
+        .variables(async_graphql::Variables::from_json(
+            json!({ "after": last }),
+        ))
+        .data(conversation_graphql::auth::Access::Open);
+    let mut resumed = app.state.api.subscriptions.execute_stream(request);
+    for id in &created {
+        let response = tokio::time::timeout(DEADLINE, resumed.next())
             .await
             .expect("an event")
-            .unwrap();
-        let body = serde_json::to_value(&r).unwrap();
-        names.push(body["data"]["conversationEvents"]["conversation"]["name"].clone());
+            .expect("not the end");
+        let body = serde_json::to_value(&response).unwrap();
+        assert_eq!(
+            &body["data"]["conversationEvents"]["conversation"]["id"], id,
+            "{body}"
+        );
     }
-    assert_eq!(
-        names,
-        (0..5)
-            .map(|i| json!(format!("lag {i}")))
-            .collect::<Vec<_>>()
-    );
 }
 
-crate::backend_tests!(
-    every_kind_arrives,
-    filters_and_kinds_narrow,
-    bad_subscriptions_are_errors
-);
-
-mod auth {
-    use super::*;
-    crate::backend_tests!(options = auth_options; tenant_scoping_and_bad_tokens);
-}
-
-mod slow {
-    use super::*;
-    crate::backend_tests!(options = slow_options; stalled_subscriber_is_dropped);
-}
-
-mod lag {
-    use super::*;
-    crate::backend_tests!(options = tiny_buffer; lagging_subscription_gets_an_error);
+crate::backend_tests! {
+    every_kind_arrives, filters_and_kinds_narrow, bad_subscriptions_are_errors;
+    mod auth(auth_options): tenant_scoping_and_bad_tokens;
+    mod slow(slow_options): stalled_subscriber_is_dropped;
+    mod lag(tiny_buffer): lagging_subscription_gets_an_error;
 }
