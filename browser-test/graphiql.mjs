@@ -279,6 +279,10 @@ try {
   const editor = page.locator('.graphiql-query-editor .CodeMirror').first();
   await editor.waitFor({ state: 'visible' });
   check('GraphiQL rendered its query editor', true);
+  // Two tabs by default: the newest conversations, and live events resumable with `after`.
+  const tabs = await page.locator('.graphiql-tab').allInnerTexts();
+  check('two tabs open by default, the second one `Watch` (live events, resumable)',
+    tabs.length === 2 && tabs[0].includes('Newest') && tabs[1].includes('Watch'), tabs);
 
   // Type the query as a person would: focus the editor, select all, type over it.
   await editor.click();

@@ -1,15 +1,18 @@
 //! `bench`: seeds conversations, starts the real server and a raw axum + SeaORM baseline, each
 //! in a child process of its own (so the server's RSS is its alone), drives both over real HTTP
-//! and prints a table. `bench subscriptions` measures create-to-delivery latency across two replicas.
+//! and prints a table. The event log's benchmarks are in `events`.
 //!
 //!   cargo run --release -p bench -- --rows 1000000 --backend sqlite
 //!   cargo run --release -p bench -- --rows 1000000 --backend postgres
-//!   cargo run --release -p bench -- subscriptions --events 1000
+//!   cargo run --release -p bench -- subscriptions --backend postgres --events 1000
+//!   cargo run --release -p bench -- write-cost --backend postgres --baseline OTHER/bench
+//!   cargo run --release -p bench -- replay --backend postgres --events 100000
 
 /// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod events;
 mod load;
 mod raw;
 mod seed;
@@ -44,8 +47,12 @@ enum Cmd {
     Run(RunArgs),
     /// Internal: the server side, started by `run` as a child process.
     Serve(ServeArgs),
-    /// Create-to-delivery latency of subscription events across two replicas (PostgreSQL).
-    Subscriptions(SubArgs),
+    /// Create-to-delivery latency of events across two replicas.
+    Subscriptions(events::EventArgs),
+    /// `createConversation` req/s of this build against a baseline build, alternating.
+    WriteCost(events::EventArgs),
+    /// Events per second replayed to one subscriber from a 100,000-event log.
+    Replay(events::EventArgs),
 }
 
 #[derive(Args, Clone)]
@@ -99,16 +106,6 @@ struct ServeArgs {
     pool: u32,
 }
 
-#[derive(Args)]
-struct SubArgs {
-    /// PostgreSQL URL.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
-    database_url: String,
-    /// Events to measure.
-    #[arg(long, default_value_t = 1000)]
-    events: usize,
-}
-
 impl Db {
     fn url(&self, rows: u64) -> String {
         self.database_url
@@ -141,7 +138,9 @@ async fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Cmd::Serve(args)) => serve(args).await,
-        Some(Cmd::Subscriptions(args)) => subscriptions(args).await,
+        Some(Cmd::Subscriptions(args)) => events::latency(args).await,
+        Some(Cmd::WriteCost(args)) => events::write_cost(args).await,
+        Some(Cmd::Replay(args)) => events::replay(args).await,
         Some(Cmd::Run(args)) => run(args).await,
         None => run(cli.run).await,
     };
@@ -194,7 +193,21 @@ impl Server {
         schema: Option<&str>,
         pool: u32,
     ) -> Result<Server, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        Self::start_exe(None, what, url, schema, pool).await
+    }
+
+    /// As `start`, with another build's `bench` binary (`None`: this one).
+    async fn start_exe(
+        exe: Option<&std::path::PathBuf>,
+        what: &str,
+        url: &str,
+        schema: Option<&str>,
+        pool: u32,
+    ) -> Result<Server, String> {
+        let exe = match exe {
+            Some(exe) => exe.clone(),
+            None => std::env::current_exe().map_err(|e| e.to_string())?,
+        };
         let spawned = Instant::now();
         let mut cmd = Command::new(exe);
         cmd.args([
@@ -511,90 +524,5 @@ async fn run(args: RunArgs) -> Result<(), String> {
         ratio_a * 100.0, ratio_b * 100.0, page_ratio, server.startup_in_process_ms, server.startup_wall_ms
     ));
     println!("{md}");
-    Ok(())
-}
-
-/// Two replicas on one PostgreSQL schema: a subscriber on B, creates through A, one at a time.
-async fn subscriptions(args: SubArgs) -> Result<(), String> {
-    use futures_util::{SinkExt, StreamExt};
-    use sea_orm::ConnectionTrait;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    use tokio_tungstenite::tungstenite::Message;
-
-    let schema = format!("bench_sub_{}", Uuid::new_v4().simple());
-    let admin = db::connect(&args.database_url, &settings(1, None))
-        .await
-        .map_err(|e| e.to_string())?;
-    admin
-        .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let a = Server::start("graphql", &args.database_url, Some(&schema), 8).await?;
-    let b = Server::start("graphql", &args.database_url, Some(&schema), 8).await?;
-
-    let mut request = format!("ws://{}/graphql/ws", b.addr)
-        .into_client_request()
-        .map_err(|e| e.to_string())?;
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().map_err(|_| "header")?,
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    ws.send(Message::Text(
-        json!({ "type": "connection_init" }).to_string().into(),
-    ))
-    .await
-    .map_err(|e| e.to_string())?;
-    let _ack = ws.next().await;
-    ws.send(Message::Text(json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { conversationEvents(kinds: [CREATED]) { conversation { id } } }" } }).to_string().into()))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    let create =
-        "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }";
-    let mut latencies = Vec::with_capacity(args.events);
-    for i in 0..args.events {
-        let req = Req::graphql(
-            create,
-            json!({ "input": {
-            "customerId": seed::customer(i as u64 % 1000), "accountId": "a1b2c3d4-e5f6-4890-abcd-ef1234567890",
-            "type": "MESSAGE", "dialogId": "+14705550100",
-            "self": { "type": "TEL", "target": "+14705550100" }, "peer": { "type": "TEL", "target": "+14705550101" } } }),
-        );
-        let sent = Instant::now();
-        let (status, _) = load::once(a.addr, &req).await.map_err(|e| e.to_string())?;
-        if status != 200 {
-            return Err(format!("create answered {status}"));
-        }
-        loop {
-            let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-                .await
-                .map_err(|_| format!("event {i} did not arrive within 5 s"))?
-                .ok_or("socket closed")?
-                .map_err(|e| e.to_string())?;
-            if let Message::Text(t) = msg {
-                if t.contains("\"next\"") {
-                    break;
-                }
-            }
-        }
-        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-    }
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
-    println!(
-        "subscription create-to-delivery across replicas (PostgreSQL, {} events): median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len(),
-        pct(0.5),
-        pct(0.99),
-        latencies[latencies.len() - 1]
-    );
-    drop((a, b));
-    let _ = admin
-        .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await;
     Ok(())
 }

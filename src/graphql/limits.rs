@@ -281,6 +281,15 @@ mod tests {
             shape("{ conversations(first: 100) { nodes { id name } } }").complexity,
             301
         );
+        // The event log: `first` (default 100) times what one event selects.
+        assert_eq!(
+            shape("{ conversationEventLog { edges { cursor node { kind } } } }").complexity,
+            1 + 100 * (1 + 1 + 1 + 1)
+        );
+        assert_eq!(
+            shape("{ conversationEventLog(first: 10) { nodes { kind at } } }").complexity,
+            1 + 10 * 3
+        );
         let big = Limits {
             max_page_size: 1000,
             ..Limits::default()

@@ -7,7 +7,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 /// The page, wired to `/graphql` for queries and `/graphql/ws` for subscriptions; the
-/// Explorer is in the sidebar (its button is labelled "Show GraphiQL Explorer").
+/// Explorer is in the sidebar (its button is labelled "Show GraphiQL Explorer"). Two tabs open
+/// by default: the newest conversations, and live events with how to resume them (`after`).
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
@@ -30,8 +31,9 @@ const PAGE: &str = r#"<!doctype html>
       url: location.origin + '/graphql',
       subscriptionUrl: wsScheme + '//' + location.host + '/graphql/ws',
     });
-    const defaultQuery = `# Welcome to conversation-graphql.
-# Ctrl-Enter runs the query; the Docs panel describes every type and field.
+    const newest = `# Welcome to conversation-graphql.
+# Ctrl-Enter runs the query; the Docs panel describes every type and field. The second tab
+# watches live events and shows how to resume them after a disconnect.
 query Newest {
   conversations(first: 10) {
     totalCount
@@ -43,10 +45,31 @@ query Newest {
   }
 }
 `;
+    const watch = `# Live conversation events, from a durable log. Run it: events arrive as they commit.
+# Every event has a \`cursor\`. After a disconnect (a closed tab, the network, a deploy, or
+# a SUBSCRIBER_TOO_SLOW error, whose extensions.lastCursor is the cursor to use), set the
+# \`after\` variable below to the last cursor you saw and run again: what you missed is
+# replayed in order, then delivery continues live, none skipped and none twice, on any
+# replica. Without \`after\`, delivery starts with the next event.
+# \`previous\` is the conversation before the change: a filtered view also learns when a
+# row leaves it. The same log as pages: the conversationEventLog query.
+subscription Watch($after: String) {
+  conversationEvents(after: $after) {
+    cursor
+    kind
+    at
+    conversation { id name ownerId tmDelete }
+    previous { name ownerId tmDelete }
+  }
+}
+`;
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, {
         fetcher,
-        defaultQuery,
+        defaultTabs: [
+          { query: newest },
+          { query: watch, variables: '{\n  "after": null\n}' },
+        ],
         shouldPersistHeaders: true,
         plugins: [GraphiQLPluginExplorer.explorerPlugin()],
       })

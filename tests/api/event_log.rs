@@ -72,7 +72,7 @@ async fn one_event_per_committed_change(app: TestApp) {
     // A change whose transaction rolls back: neither the change nor an event.
     let err = app
         .error(
-            &format!("mutation($input: CreateConversationInput!) {{ createConversation(input: $input) {{ id }} }}"),
+            CREATE,
             json!({ "input": { "customerId": CUSTOMER, "accountId": ACCOUNT, "name": "rollback me",
                 "type": "MESSAGE", "dialogId": "+1", "self": { "type": "NONE", "target": "" },
                 "peer": { "type": "NONE", "target": "" } } }),

@@ -72,9 +72,6 @@ async fn gauge(addr: SocketAddr, name: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
-const CREATE: &str =
-    "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }";
-
 /// Creates a conversation named `name` through `addr`; its id, or `None` if not acknowledged.
 async fn create(addr: SocketAddr, name: &str) -> Option<String> {
     let mut input = default_input();

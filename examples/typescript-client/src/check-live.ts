@@ -2,7 +2,10 @@
 // create -> list with a filter finds them -> page through with cursors -> update -> delete ->
 // a list without includeDeleted no longer finds the deleted one; then subscriptions over
 // graphql-ws: create -> update -> delete -> restore over HTTP delivers exactly the expected
-// events, in order, and nothing outside the subscription's filter and kinds.
+// events, in order, and nothing outside the subscription's filter and kinds; then resuming
+// after a disconnect: subscribing again with `after` replays exactly the missed events, in
+// order, then continues live; `follow` does it by itself when the socket drops; the event
+// log query pages the same events.
 //
 //   GRAPHQL_URL=http://127.0.0.1:8080/graphql node dist/check-live.js
 //
@@ -172,6 +175,7 @@ async function main(): Promise<void> {
   for (const c of created) if (c.id !== victim.id) await client.deleteConversation(c.id);
 
   await subscriptions(client, accountId);
+  await resume(client, accountId);
 }
 
 /**
@@ -320,6 +324,99 @@ async function subscriptions(client: ConversationClient, accountId: string): Pro
   }
   checkEq('close: both streams ended', [all.done, some.done], [true, true]);
   for (const id of tidy) await client.deleteConversation(id);
+}
+
+/** Stops waiting for a promise after `ms`: `undefined` then. */
+function within<T>(ms: number, promise: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A client that loses its connection resumes with `after`: the events it missed are replayed
+ * in order, then it is live again, none twice. By hand (close, write, subscribe with `after`),
+ * with `follow` (which resubscribes by itself when the socket goes), and through the log query.
+ */
+async function resume(client: ConversationClient, accountId: string): Promise<void> {
+  const customerId = randomUUID();
+  const marker = `ts-resume ${customerId.slice(0, 8)}`;
+  console.log(`# resuming after a disconnect, customer ${customerId}`);
+  const base = {
+    customerId,
+    accountId,
+    type: 'MESSAGE',
+    dialogId: '+673802',
+    self: { type: 'TEL', target: '+14703298699' },
+    peer: { type: 'TEL', target: '+673802' },
+  } satisfies Omit<Schema.CreateConversationInput, 'name'>;
+  const filter: Schema.ConversationFilter = { customerId: { eq: customerId } };
+  const tidy: string[] = [];
+
+  // Live, then one event and its cursor.
+  const first = client.conversationEvents({ filter });
+  tidy.push(...(await untilLive(client, [first], (i) => ({ ...base, name: `${marker} sentinel ${i}` }))));
+  const a = await client.createConversation({ ...base, name: `${marker} a` });
+  tidy.push(a.id);
+  const seen = await expectEvent('resume: an event before the disconnect', first, 'CREATED', a, a.tmCreate);
+  if (!seen) return;
+
+  // Disconnected: the subscription and its WebSocket are gone while others write.
+  first.close();
+  await client.close();
+  const b = await client.createConversation({ ...base, name: `${marker} b` });
+  tidy.push(b.id);
+  const renamed = await client.updateConversation(b.id, { name: `${marker} b renamed` });
+  const deleted = await client.deleteConversation(a.id);
+
+  // Subscribing again with `after`: the three missed events, in order, then live.
+  const resumed = client.conversationEvents({ filter, after: seen.cursor });
+  const missed = [
+    await expectEvent('resume: the missed CREATED is replayed', resumed, 'CREATED', b, b.tmCreate),
+    await expectEvent('resume: the missed UPDATED is replayed', resumed, 'UPDATED', renamed, renamed.tmUpdate),
+    await expectEvent('resume: the missed DELETED is replayed', resumed, 'DELETED', deleted, deleted.tmDelete),
+  ];
+  checkEq('resume: the UPDATED event carries `previous`, the conversation before the rename',
+    missed[1]?.previous, b);
+  checkEq('resume: the DELETED event: previous.tmDelete null, conversation.tmDelete set',
+    [missed[2]?.previous?.tmDelete, missed[2]?.conversation.tmDelete], [null, deleted.tmDelete]);
+  const c = await client.createConversation({ ...base, name: `${marker} c` });
+  tidy.push(c.id);
+  const live = await expectEvent('resume: then live again', resumed, 'CREATED', c, c.tmCreate);
+  await expectQuiet('resume: nothing twice', resumed);
+  resumed.close();
+  if (!live) return;
+
+  // `follow`: the socket drops under it, and it resumes by itself with the last cursor.
+  const resumes: Array<string | null> = [];
+  const followed = client.follow({ filter, after: live.cursor }, {
+    retryDelayMs: 100,
+    onResume: (after) => resumes.push(after),
+  });
+  const d = await client.createConversation({ ...base, name: `${marker} d` });
+  tidy.push(d.id);
+  const got1 = await within(EVENT_TIMEOUT_MS, followed.next());
+  checkEq('follow: the next event', got1?.value?.conversation.id, d.id);
+  await client.close(); // the WebSocket goes away
+  const e = await client.createConversation({ ...base, name: `${marker} e` });
+  tidy.push(e.id);
+  const got2 = await within(EVENT_TIMEOUT_MS + 2_000, followed.next());
+  checkEq('follow: after the socket dropped, the event written meanwhile, once', got2?.value?.conversation.id, e.id);
+  checkEq('follow: it resumed once, after the last event it yielded', resumes, [got1?.value?.cursor]);
+  await followed.return(undefined);
+
+  // The log query pages the same events after the same cursor.
+  const page = await client.eventLog({ filter, after: seen.cursor, first: 100 });
+  checkEq('event log: the same events after the cursor, in order',
+    page.edges.map((edge) => [edge.node.kind, edge.node.conversation.name]),
+    [['CREATED', b.name], ['UPDATED', renamed.name], ['DELETED', deleted.name], ['CREATED', c.name],
+      ['CREATED', d.name], ['CREATED', e.name]]);
+  checkEq('event log: endCursor is the last event\'s cursor; nothing after it',
+    [page.pageInfo.endCursor, page.pageInfo.hasNextPage], [page.edges.at(-1)?.cursor, false]);
+  await client.close();
+  for (const id of tidy) await client.deleteConversation(id).catch(() => {});
 }
 
 try {

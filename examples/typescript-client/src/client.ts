@@ -27,6 +27,7 @@ export interface Operations {
   UpdateConversation: [Ops.UpdateConversationMutation, Ops.UpdateConversationMutationVariables];
   DeleteConversation: [Ops.DeleteConversationMutation, Ops.DeleteConversationMutationVariables];
   RestoreConversation: [Ops.RestoreConversationMutation, Ops.RestoreConversationMutationVariables];
+  ConversationEventLog: [Ops.ConversationEventLogQuery, Ops.ConversationEventLogQueryVariables];
 }
 export type OperationName = keyof Operations;
 
@@ -367,8 +368,69 @@ export class ConversationClient {
     return (await this.execute('RestoreConversation', { id })).restoreConversation;
   }
 
-  /** Live conversation events (documents/ConversationEvents.graphql). */
+  /**
+   * Conversation events (documents/ConversationEvents.graphql): from the next one on, or,
+   * with `after`, the ones after that cursor replayed first. One subscription; it ends when
+   * the socket does. For a stream that survives disconnects, see `follow`.
+   */
   conversationEvents(variables: Ops.ConversationEventsSubscriptionVariables = {}): EventStream<ConversationEvent> {
     return this.start('ConversationEvents', variables, (data) => data.conversationEvents);
+  }
+
+  /**
+   * Conversation events that survive disconnects: whenever the subscription ends (the socket
+   * dropped, the server restarted or moved, or SUBSCRIBER_TOO_SLOW), it subscribes again with
+   * `after` set to the cursor of the last event it yielded (or the error's
+   * `extensions.lastCursor`), so every event arrives once, in order. Starts after
+   * `variables.after` when given, else with the next event. Stops when the consumer stops
+   * iterating; `onResume(cursor, cause)` hears about each reconnection. Errors other than a
+   * dropped socket or SUBSCRIBER_TOO_SLOW (a bad filter, EVENT_CURSOR_EXPIRED: fetch the list
+   * again, then follow without `after`) are thrown.
+   */
+  async *follow(
+    variables: Ops.ConversationEventsSubscriptionVariables = {},
+    options: { retryDelayMs?: number; onResume?: (after: string | null, cause: string) => void } = {},
+  ): AsyncGenerator<ConversationEvent> {
+    let after = variables.after ?? null;
+    let stream: EventStream<ConversationEvent> | undefined;
+    try {
+      for (;;) {
+        stream = this.conversationEvents({ ...variables, after });
+        let cause = 'the subscription completed';
+        try {
+          for (;;) {
+            const event = await stream.next();
+            if (event === undefined) break;
+            after = event.cursor;
+            yield event;
+          }
+        } catch (err) {
+          const first = err instanceof GraphQLResponseError ? err.errors[0] : undefined;
+          const code = first?.extensions?.code;
+          if (code === 'SUBSCRIBER_TOO_SLOW') {
+            const last = first?.extensions?.lastCursor;
+            if (typeof last === 'string') after = last;
+            cause = 'SUBSCRIBER_TOO_SLOW';
+          } else if (err instanceof TransportError) {
+            cause = err.message;
+          } else {
+            throw err;
+          }
+        } finally {
+          stream.close();
+        }
+        options.onResume?.(after, cause);
+        // A fresh WebSocket for the next try.
+        await this.close();
+        await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 500));
+      }
+    } finally {
+      stream?.close();
+    }
+  }
+
+  /** One page of the event log (documents/ConversationEventLog.graphql). */
+  async eventLog(variables: Ops.ConversationEventLogQueryVariables = {}) {
+    return (await this.execute('ConversationEventLog', variables)).conversationEventLog;
   }
 }

@@ -47,14 +47,12 @@ impl EventLog {
             .all(&self.db)
             .await?;
         let mut run = Run::default();
-        let mut expect = after + 1;
-        for row in rows {
+        for (expect, row) in (after + 1..).zip(rows) {
             if row.position.and_then(|p| u64::try_from(p).ok()) != Some(expect) {
                 run.gap = true;
                 break;
             }
             run.events.push(Event::try_from(row)?);
-            expect += 1;
         }
         Ok(run)
     }
