@@ -171,7 +171,10 @@ async fn subscribe(
     let deadline = Instant::now() + Duration::from_secs(10);
     while subscribers(addr).await <= before {
         if Instant::now() > deadline {
-            return Err("the subscription was not registered within 10 s".into());
+            let got = tokio::time::timeout(Duration::from_millis(100), ws.next()).await;
+            return Err(format!(
+                "the subscription was not registered within 10 s (the socket said {got:?})"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -297,6 +300,15 @@ pub async fn write_cost(args: EventArgs) -> Result<(), String> {
         let rs: Vec<f64> = runs.iter().filter(|r| r.0 == n).map(|r| r.1).collect();
         rs.iter().sum::<f64>() / rs.len() as f64
     };
+    // Every request counted was a create that succeeded: the rows are there.
+    for (name, addr, db) in [
+        ("baseline", baseline.addr, &base_db),
+        ("event log", ours.addr, &ours_db),
+    ] {
+        let req = Req::graphql("{ conversations { totalCount } }", json!({}));
+        let (_, body) = load::once(addr, &req).await.map_err(|e| e.to_string())?;
+        println!("  {name}: {} ({})", String::from_utf8_lossy(&body), db.url);
+    }
     let (b, o) = (mean("baseline"), mean("event log"));
     println!(
         "createConversation on {} ({c} connections): baseline {b:.0} req/s, with the event log \

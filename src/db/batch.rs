@@ -76,10 +76,10 @@ impl ConversationStore {
             txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
                 .await?;
         }
-        let existing = existing_ids(&txn, &ids).await?;
+        let existing = existing_ids(&*txn, &ids).await?;
         let stored = existing.len() as u64;
         let changes = if with_events {
-            changes(&txn, rows, &existing, on_existing).await?
+            changes(&*txn, rows, &existing, on_existing).await?
         } else {
             Vec::new()
         };
@@ -87,7 +87,7 @@ impl ConversationStore {
             OnExisting::Skip => {
                 let fresh: Vec<&Conversation> =
                     rows.iter().filter(|c| !existing.contains(&c.id)).collect();
-                insert_chunked(&txn, &fresh, false).await?;
+                insert_chunked(&*txn, &fresh, false).await?;
                 BatchOutcome {
                     inserted: fresh.len() as u64,
                     skipped: stored,
@@ -96,7 +96,7 @@ impl ConversationStore {
             }
             OnExisting::Replace => {
                 let all: Vec<&Conversation> = rows.iter().collect();
-                insert_chunked(&txn, &all, true).await?;
+                insert_chunked(&*txn, &all, true).await?;
                 BatchOutcome {
                     inserted: rows.len() as u64 - stored,
                     replaced: stored,

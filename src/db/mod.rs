@@ -15,6 +15,7 @@ pub mod notify;
 mod order;
 mod sqlite;
 mod store;
+mod txn;
 mod value;
 mod write;
 

@@ -5,18 +5,37 @@
 //! It is registered on every connection of the pool. It is deliberately not an override of
 //! `LOWER` and no index or generated column uses it: another program opening the same file
 //! (the `sqlite3` shell, a migration tool) does not have it, and must still be able to write.
+//!
+//! Also: a connection handed out by the pool is never inside a transaction. A write that runs
+//! as one batch of statements (`BEGIN; …; COMMIT`, see `txn`) and fails half-way, or whose
+//! caller went away, leaves its connection in an open transaction; the pool then closes that
+//! connection (which rolls the transaction back) instead of handing it out.
 
 use std::ffi::{c_int, CStr};
 
 use libsqlite3_sys as ffi;
 use sea_orm::sqlx::pool::PoolOptions;
-use sea_orm::sqlx::sqlite::Sqlite;
+use sea_orm::sqlx::sqlite::{Sqlite, SqliteArguments, SqlitePool};
+use sea_orm::sqlx::{Arguments, AssertSqlSafe, Executor};
+use sea_orm::{DbErr, Statement, Value};
 
 use crate::domain::fold_case;
 
-/// `pool` with `cg_lower` registered on each new connection.
+/// `pool` with `cg_lower` registered on each new connection, and connections left inside a
+/// transaction closed instead of reused.
 pub(super) fn with_functions(pool: PoolOptions<Sqlite>) -> PoolOptions<Sqlite> {
-    pool.after_connect(|conn, _meta| {
+    pool.before_acquire(|conn, _meta| {
+        Box::pin(async move {
+            let mut handle = conn.lock_handle().await?;
+            // SAFETY: the open connection, locked for us while `handle` lives.
+            let idle = unsafe { ffi::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) };
+            if idle == 0 {
+                tracing::warn!("closing a SQLite connection left inside a transaction");
+            }
+            Ok(idle != 0)
+        })
+    })
+    .after_connect(|conn, _meta| {
         Box::pin(async move {
             let mut handle = conn.lock_handle().await?;
             let db = handle.as_raw_handle().as_ptr();
@@ -43,6 +62,40 @@ pub(super) fn with_functions(pool: PoolOptions<Sqlite>) -> PoolOptions<Sqlite> {
             Ok(())
         })
     })
+}
+
+/// Runs `batch` (`BEGIN …; …; COMMIT`, statements separated by `;`) in one round trip on one
+/// connection; if it fails, rolls that connection's transaction back at once, so that the
+/// database's write lock is not held by an idle connection.
+pub(super) async fn run_batch(pool: &SqlitePool, batch: Statement) -> Result<(), DbErr> {
+    let err = |e: sea_orm::sqlx::Error| DbErr::Custom(format!("SQLite batch failed: {e}"));
+    let mut args = SqliteArguments::default();
+    for value in batch.values.map(|v| v.0).unwrap_or_default() {
+        let added = match value {
+            Value::String(s) => args.add(s),
+            Value::Uuid(u) => args.add(u),
+            Value::ChronoDateTimeUtc(t) => args.add(t),
+            Value::BigInt(i) => args.add(i),
+            Value::Int(i) => args.add(i),
+            Value::Bool(b) => args.add(b),
+            other => {
+                return Err(DbErr::Custom(format!(
+                    "a SQLite batch cannot bind {other:?}"
+                )))
+            }
+        };
+        added.map_err(|e| DbErr::Custom(format!("cannot bind: {e}")))?;
+    }
+    let mut conn = pool.acquire().await.map_err(err)?;
+    let run = sea_orm::sqlx::query_with(AssertSqlSafe(batch.sql), args)
+        .execute(&mut *conn)
+        .await;
+    if let Err(e) = run {
+        // Fails harmlessly when the failure came before `BEGIN` or after `COMMIT`.
+        let _ = conn.execute("ROLLBACK").await;
+        return Err(err(e));
+    }
+    Ok(())
 }
 
 /// `cg_lower(x)`: NULL stays NULL, anything else is read as text and folded.

@@ -3,18 +3,17 @@
 //! afterwards. A write that changes nothing records nothing.
 //!
 //! Each write reads the row it changes first, locked (`SELECT … FOR UPDATE`; on SQLite the
-//! transaction is `BEGIN IMMEDIATE`, so it holds the database's write lock from the start),
-//! so the event's `previous` is the state the change was applied to.
+//! write transaction holds the database's write lock from the start, see [`super::txn`]), so
+//! the event's `previous` is the state the change was applied to.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait, Value,
 };
 use uuid::Uuid;
 
 use super::entity::{ActiveModel, Column, Entity};
-use super::events::record;
 use super::filter::compile;
 use super::store::ConversationStore;
 use super::value::{bindable, optional_time, time};
@@ -24,44 +23,11 @@ use crate::domain::{
 };
 
 impl ConversationStore {
-    /// Begins a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads before it writes fails when
-    /// another writer commits in between, and the event log's numbering needs the lock.
-    pub(super) async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
-        if self.backend() == DbBackend::Sqlite {
-            return self
-                .db
-                .begin_with_options(TransactionOptions {
-                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                    ..TransactionOptions::default()
-                })
-                .await;
-        }
-        self.db.begin().await
-    }
-
-    /// Records `changes` as events in `txn`, commits, and wakes the event log. Every write
-    /// that changed something ends here (a bulk write passes one change per conversation).
-    pub(super) async fn commit_changes(
-        &self,
-        txn: DatabaseTransaction,
-        changes: &[Change],
-    ) -> Result<(), DbErr> {
-        record(&txn, changes).await?;
-        txn.commit().await?;
-        if !changes.is_empty() {
-            self.log.committed();
-        }
-        Ok(())
-    }
-
     /// Stores a new conversation; the store sets id and `tm_create`.
     pub async fn insert(&self, body: Body) -> Result<Conversation, DbErr> {
         let conversation = Conversation::new(Uuid::new_v4(), body, now(), None, None);
         let stmt = Entity::insert(ActiveModel::from(&conversation)).build(self.backend());
-        let txn = self.begin_write().await?;
-        txn.execute_raw(bindable(stmt)).await?;
-        self.commit_changes(txn, &[Change::created(conversation.clone())])
+        self.insert_with_changes(stmt, &[Change::created(conversation.clone())])
             .await?;
         Ok(conversation)
     }
@@ -84,7 +50,7 @@ impl ConversationStore {
             return Ok(None);
         };
         if patch.is_empty() {
-            txn.commit().await?;
+            txn.commit_unchanged().await?;
             return Ok(Some(before));
         }
         let at = now();
@@ -153,7 +119,7 @@ impl ConversationStore {
             return Ok(None);
         };
         if before.tm_delete.is_some() == deleted {
-            txn.commit().await?;
+            txn.commit_unchanged().await?;
             return Ok(Some((before, false)));
         }
         let at = now();
@@ -164,7 +130,7 @@ impl ConversationStore {
                 Expr::val(optional_time(tm_delete, backend)),
             )
             .filter(Column::Id.eq(id))
-            .exec(&txn)
+            .exec(&*txn)
             .await?;
         let mut after = before.clone();
         after.tm_delete = tm_delete;

@@ -78,7 +78,7 @@ use tokio::sync::Notify;
 
 pub use entity::Model as EventRow;
 pub use read::{Bounds, Run};
-pub(crate) use record::record;
+pub(crate) use record::{numbered_batch, record};
 
 /// Rows numbered by one sequencing transaction at most.
 pub const SEQUENCE_BATCH: u64 = 1000;
