@@ -41,6 +41,9 @@ pub struct EventArgs {
     /// `write-cost`: concurrent connections.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// `write-cost`: measured runs of each build, alternating (the median counts).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 /// A fresh database of one backend; dropped (schema, database or file) at the end.
@@ -283,7 +286,7 @@ pub async fn write_cost(args: EventArgs) -> Result<(), String> {
         Duration::from_secs(args.duration),
     );
     let mut runs: Vec<(&str, f64, f64)> = Vec::new();
-    for round in 0..2 {
+    for round in 0..args.rounds {
         for (name, addr) in [("baseline", baseline.addr), ("event log", ours.addr)] {
             let stats = load::run(addr, c, warm, dur, create_request).await;
             println!(
@@ -297,8 +300,9 @@ pub async fn write_cost(args: EventArgs) -> Result<(), String> {
         }
     }
     let mean = |n: &str| {
-        let rs: Vec<f64> = runs.iter().filter(|r| r.0 == n).map(|r| r.1).collect();
-        rs.iter().sum::<f64>() / rs.len() as f64
+        let mut rs: Vec<f64> = runs.iter().filter(|r| r.0 == n).map(|r| r.1).collect();
+        rs.sort_by(f64::total_cmp);
+        rs[rs.len() / 2]
     };
     // Every request counted was a create that succeeded: the rows are there.
     for (name, addr, db) in [
@@ -311,9 +315,10 @@ pub async fn write_cost(args: EventArgs) -> Result<(), String> {
     }
     let (b, o) = (mean("baseline"), mean("event log"));
     println!(
-        "createConversation on {} ({c} connections): baseline {b:.0} req/s, with the event log \
-         {o:.0} req/s = {:.0}% of the baseline",
+        "createConversation on {} ({c} connections, median of {} runs each): baseline {b:.0} \
+         req/s, with the event log {o:.0} req/s = {:.0}% of the baseline",
         args.backend,
+        args.rounds,
         o / b * 100.0
     );
     drop((baseline, ours));
