@@ -55,10 +55,10 @@
 //! No leader is elected: any replica may sequence, the head row lock keeps them apart, and
 //! there is no fail-over delay when a replica dies.
 //!
-//! On MySQL/MariaDB (`REPEATABLE READ`) a sequencing transaction's first consistent read comes
-//! after the head row's lock is granted, so its snapshot includes every earlier sequencing
-//! transaction; pruning runs at `READ COMMITTED` so that its range delete takes no gap locks
-//! that would hold up writers inserting rows.
+//! On MySQL/MariaDB sequencing and pruning run at `READ COMMITTED`, so their reads see the
+//! latest commits and take no gap locks that would hold up writers inserting rows (at
+//! `REPEATABLE READ` the sequencer's scan of the rows whose position is NULL locks the gap new
+//! such rows go into).
 //!
 //! **SQLite** has one writer at a time: the writing transaction (`BEGIN IMMEDIATE`) takes the
 //! database's write lock before its first statement and holds it to its commit, so it

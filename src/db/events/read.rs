@@ -143,7 +143,7 @@ impl EventLog {
         else {
             return Ok(0);
         };
-        let txn = super::sequence::begin_prune(self).await?;
+        let txn = super::sequence::begin(self).await?;
         let deleted = Entity::delete_many()
             .filter(Column::Position.lte(cut))
             .exec(&txn)

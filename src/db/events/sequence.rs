@@ -12,9 +12,11 @@ fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-/// Begins a pruning transaction: `READ COMMITTED` on MySQL/MariaDB, so that its range delete
-/// takes no gap locks that would block writers inserting rows that wait for a position.
-pub(super) async fn begin_prune(log: &EventLog) -> Result<DatabaseTransaction, DbErr> {
+/// Begins a transaction for the log's own bookkeeping (sequencing, pruning): `READ COMMITTED`
+/// on MySQL/MariaDB, so that its reads see the latest commits and it takes no gap locks (at
+/// `REPEATABLE READ` a scan of the rows whose position is NULL locks the gap new such rows go
+/// into, and writers would wait for the sequencer's commit).
+pub(super) async fn begin(log: &EventLog) -> Result<DatabaseTransaction, DbErr> {
     match log.backend() {
         DbBackend::MySql => {
             log.db
@@ -54,10 +56,7 @@ impl EventLog {
             return Ok(0);
         }
         let backend = self.backend();
-        // The backend's default isolation: every read below comes after the head row's lock
-        // was granted, so it sees every earlier sequencing transaction (and were a snapshot
-        // ever older, the `position IS NULL` guard and the count check below roll back).
-        let txn = self.db.begin().await?;
+        let txn = begin(self).await?;
         // The head row's lock: one sequencing transaction at a time, on every replica.
         let head_sql = "SELECT position FROM conversation_event_head WHERE id = 1 FOR UPDATE";
         let head: i64 = txn
