@@ -16,7 +16,8 @@ use crate::config::ServeConfig;
 use crate::db::{self, ConversationStore, PoolSettings};
 use crate::events::EventBus;
 use crate::graphql::{self, Limits, Schemas};
-use crate::http::{self, CorsOrigins};
+use crate::http::serve::ConnectionLimits;
+use crate::http::{self, CorsOrigins, WsLimits};
 use crate::metrics::Metrics;
 
 /// What every handler shares. Cheap to clone.
@@ -32,6 +33,7 @@ pub struct AppState {
     pub max_batch: usize,
     pub request_timeout: Duration,
     pub ws_send_timeout: Duration,
+    pub ws_limits: WsLimits,
     pub metrics: Arc<Metrics>,
     /// Parsed GraphQL documents by their text (async-graphql's LRU store).
     pub documents: LruCacheStorage,
@@ -54,6 +56,8 @@ pub struct AppOptions {
     pub event_buffer: usize,
     /// How long one WebSocket write may take before the connection is dropped.
     pub ws_send_timeout: Duration,
+    /// Deadlines and bounds of every client connection.
+    pub connection: ConnectionLimits,
 }
 
 impl Default for AppOptions {
@@ -68,6 +72,7 @@ impl Default for AppOptions {
             events_channel: "conversation_events".into(),
             event_buffer: 1024,
             ws_send_timeout: Duration::from_secs(10),
+            connection: ConnectionLimits::default(),
         }
     }
 }
@@ -91,6 +96,12 @@ pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState)
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
         ws_send_timeout: options.ws_send_timeout,
+        ws_limits: WsLimits {
+            max_message_bytes: options.max_body_bytes,
+            init_timeout: options.connection.ws_init_timeout(),
+            max_subscriptions: usize::try_from(options.connection.max_subscriptions_per_connection)
+                .unwrap_or(usize::MAX),
+        },
         metrics: Arc::default(),
         documents: LruCacheStorage::new(256),
         validated: LruCacheStorage::new(256),
@@ -168,14 +179,15 @@ pub async fn open_database_for_tool(
 
 /// The token verifier the configuration asks for, if any.
 pub fn verifier(config: &ServeConfig) -> Result<Option<Verifier>, StartError> {
-    if let Some(secret) = &config.jwt_secret {
-        return Ok(Some(Verifier::hs256(secret.as_bytes())?));
-    }
-    if let Some(path) = &config.jwt_public_key {
+    let verifier = if let Some(secret) = &config.jwt_secret {
+        Verifier::hs256(secret.as_bytes())?
+    } else if let Some(path) = &config.jwt_public_key {
         let pem = std::fs::read(path).map_err(|e| StartError::KeyFile(path.clone(), e))?;
-        return Ok(Some(Verifier::public_key_pem(&pem)?));
-    }
-    Ok(None)
+        Verifier::public_key_pem(&pem)?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(verifier.with_max_lifetime(config.max_token_lifetime)))
 }
 
 fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
@@ -215,6 +227,7 @@ fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
             }),
         event_buffer: config.event_buffer,
         ws_send_timeout: Duration::from_secs(config.ws_send_timeout_secs.max(1)),
+        connection: config.connection,
         limits: Limits {
             max_page_size: config.max_page_size,
             max_filter_depth: config.max_filter_depth,
@@ -247,7 +260,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         shutdown_signal().await;
         let _ = stopping_tx.send(());
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let server = http::serve::serve(listener, app, options.connection, signal);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let deadline = async move {
         if stopping_rx.await.is_ok() {
@@ -257,7 +270,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         }
     };
     tokio::select! {
-        served = server => served.map_err(StartError::Serve)?,
+        () = server => {}
         () = deadline => tracing::warn!(?grace, "connections still open after the grace period; closing them"),
     }
     tracing::info!("shutting down: closing the database pool");

@@ -20,6 +20,8 @@ pub mod code {
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
     /// A subscription fell too far behind the events and was ended.
     pub const SUBSCRIBER_TOO_SLOW: &str = "SUBSCRIBER_TOO_SLOW";
+    /// A WebSocket already holds as many subscriptions as one connection may.
+    pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
 }
 
 #[derive(Debug)]
@@ -45,6 +47,10 @@ pub enum ApiError {
     /// A subscriber did not keep up with the events.
     TooSlow {
         missed: u64,
+    },
+    /// A connection asked for more subscriptions than it may hold.
+    TooManySubscriptions {
+        max: usize,
     },
     /// Anything the client cannot fix. The cause is logged, never sent.
     Internal {
@@ -88,6 +94,10 @@ impl ApiError {
         Self::TooSlow { missed }
     }
 
+    pub fn too_many_subscriptions(max: usize) -> Self {
+        Self::TooManySubscriptions { max }
+    }
+
     pub fn internal(cause: impl std::fmt::Debug) -> Self {
         Self::Internal {
             cause: format!("{cause:?}"),
@@ -108,6 +118,7 @@ impl ApiError {
             Self::Forbidden { .. } => code::FORBIDDEN,
             Self::TooComplex { .. } => code::QUERY_TOO_COMPLEX,
             Self::TooSlow { .. } => code::SUBSCRIBER_TOO_SLOW,
+            Self::TooManySubscriptions { .. } => code::TOO_MANY_SUBSCRIPTIONS,
             Self::Internal { .. } => code::INTERNAL_SERVER_ERROR,
         }
     }
@@ -138,6 +149,11 @@ impl From<ApiError> for async_graphql::Error {
             }
             ApiError::TooSlow { missed } => async_graphql::Error::new(format!(
                 "this subscriber fell {missed} events behind and is disconnected; subscribe again"
+            ))
+            .extend_with(|_, e| e.set("code", code)),
+            ApiError::TooManySubscriptions { max } => async_graphql::Error::new(format!(
+                "this connection already has {max} subscriptions, the most it may hold; \
+                 complete one first"
             ))
             .extend_with(|_, e| e.set("code", code)),
             ApiError::Internal { cause } => {

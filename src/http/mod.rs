@@ -1,10 +1,16 @@
 //! HTTP: the router and its middleware.
 
+mod activity;
+mod body_deadline;
 mod graphiql;
 mod graphql;
 mod health;
 pub mod request_id;
+pub mod serve;
 mod ws;
+mod ws_guard;
+
+pub use ws_guard::WsLimits;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware;
@@ -57,6 +63,10 @@ pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            body_deadline::layer,
+        ))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -137,6 +137,8 @@ pub struct TestApp {
     /// A URL that reaches this test's database from another pool or process.
     #[allow(dead_code)]
     pub url: String,
+    /// The connection limits `serve_http` serves with.
+    connection: conversation_graphql::http::serve::ConnectionLimits,
     _cleanup: Cleanup,
 }
 
@@ -213,20 +215,25 @@ impl TestApp {
             db,
             backend,
             url,
+            connection: options.connection,
             _cleanup: cleanup,
         })
     }
 
-    /// Serves the router on a real loopback port (for WebSocket clients); returns the address.
+    /// Serves the router on a real loopback port as the binary does (connection limits
+    /// included); returns the address.
     pub async fn serve_http(&self) -> std::net::SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let router = self.router.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+        let serving = conversation_graphql::http::serve::serve(
+            listener,
+            self.router.clone(),
+            self.connection,
+            std::future::pending(),
+        );
+        tokio::spawn(serving);
         addr
     }
 
