@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod connections;
 mod crud;
 mod filters;
 mod http;
@@ -15,6 +16,8 @@ mod replicas;
 mod schema;
 mod storage;
 mod subscriptions;
+mod tokens;
 mod transfer;
 mod validation;
 mod ws_client;
+mod ws_limits;
