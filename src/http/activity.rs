@@ -1,6 +1,6 @@
 //! What one client connection is doing, for its deadlines (see `serve`): serving requests (no
-//! deadline), receiving a request head (header deadline from its first byte), or idle between
-//! requests (idle deadline).
+//! deadline), receiving a request head (header deadline from its first byte, or from the
+//! connection's opening for its first request), or idle between requests (idle deadline).
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -50,7 +50,8 @@ impl Activity {
         Self {
             epoch: Instant::now(),
             active: AtomicUsize::new(0),
-            head_started: AtomicU64::new(0),
+            // A new connection owes its first request head from the start.
+            head_started: AtomicU64::new(1),
             idle_since: AtomicU64::new(0),
             changed: Notify::new(),
         }

@@ -3,8 +3,8 @@
 //!
 //! - at most `--max-connections` open at once (HTTP and WebSocket alike); more wait in the
 //!   listen backlog until one closes, and the limit is kept under the process's file limit;
-//! - a request head must arrive within `--header-read-timeout-secs` of its first byte and be at
-//!   most `--max-header-bytes` (larger: `431`);
+//! - a request head must arrive within `--header-read-timeout-secs` of its first byte (the first
+//!   one: of the connection's opening) and be at most `--max-header-bytes` (larger: `431`);
 //! - a keep-alive connection idle for `--idle-timeout-secs` between requests is closed;
 //! - the request body must arrive within the request timeout (`408`, see `body_deadline`).
 //!
@@ -30,7 +30,8 @@ use super::activity::{Activity, Deadline, Tracked};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct ConnectionLimits {
     /// Seconds a client has to send a whole request head (request line and headers) once its
-    /// first byte arrived; then the connection is closed.
+    /// first byte arrived (the first request: once the connection opened); then the connection
+    /// is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout_secs: u64,

@@ -158,6 +158,12 @@ async fn a_slow_request_head_is_cut_off() {
         "the connection is closed at the header deadline"
     );
     trickle.abort();
+    // A connection that never sends anything is closed at the same deadline.
+    let mut silent = Raw::connect(addr).await;
+    assert!(
+        silent.closed_within(WAIT).await,
+        "a silent connection is closed"
+    );
     let mut fresh = Raw::connect(addr).await;
     assert!(fresh.post("").await);
     let (status, _) = fresh
