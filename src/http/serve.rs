@@ -282,3 +282,20 @@ async fn connection(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ConnectionLimits;
+
+    /// The defaults come from the flags' attributes alone (the README's table lists them).
+    #[test]
+    fn defaults_are_the_flags_defaults() {
+        let d = ConnectionLimits::default();
+        assert_eq!(d.header_read_timeout_secs, 10);
+        assert_eq!(d.idle_timeout_secs, 60);
+        assert_eq!(d.max_header_bytes, 16 * 1024);
+        assert_eq!(d.max_connections, 10_000);
+        assert_eq!(d.ws_init_timeout_secs, 5);
+        assert_eq!(d.max_subscriptions_per_connection, 100);
+    }
+}
