@@ -9,7 +9,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::Router;
 use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
 use crate::config::ServeConfig;
@@ -248,9 +247,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     let conn = open_database(&config).await?;
     let backend = db::backend_name(&conn);
     let app = router(conn.clone(), &options);
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| StartError::Listen(config.listen, e))?;
+    let listener =
+        http::serve::bind(config.listen).map_err(|e| StartError::Listen(config.listen, e))?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(%addr, backend, "GraphiQL: http://{addr}/graphql");
     // On SIGINT/SIGTERM: stop accepting, let in-flight requests finish, but wait at most the

@@ -2,7 +2,8 @@
 //! everything a client connection can hold:
 //!
 //! - at most `--max-connections` open at once (HTTP and WebSocket alike); more wait in the
-//!   listen backlog until one closes, and the limit is kept under the process's file limit;
+//!   listen backlog (1,024 deep; beyond it the kernel refuses them) until one closes, and the
+//!   limit is kept under the process's file limit;
 //! - a request head must arrive within `--header-read-timeout-secs` of its first byte (the first
 //!   one: of the connection's opening) and be at most `--max-header-bytes` (larger: `431`);
 //! - a keep-alive connection idle for `--idle-timeout-secs` between requests is closed;
@@ -89,6 +90,23 @@ impl ConnectionLimits {
     pub fn ws_init_timeout(&self) -> Duration {
         Duration::from_secs(self.ws_init_timeout_secs)
     }
+}
+
+/// Connections the kernel holds for us while `--max-connections` are open (capped by
+/// `net.core.somaxconn`); tokio's default is 128.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Listens on `addr` with a backlog deep enough for bursts over the connection limit to wait.
+pub fn bind(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// File descriptors kept for everything but client connections (database pool, listener, logs).

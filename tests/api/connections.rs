@@ -290,6 +290,63 @@ async fn connections_over_the_limit_wait_for_one_to_close() {
     assert_eq!(status, 200);
 }
 
+/// Under an open-file limit too low for `--max-connections`, the server serves at most what the
+/// limit leaves room for: 400 clients at once (over the 128 a default listen backlog holds) all
+/// get their answer, none is refused for want of a file descriptor, and the database keeps its
+/// connections.
+#[tokio::test]
+async fn connections_stay_within_the_open_file_limit() {
+    let path = std::env::temp_dir().join(format!("cg-nofile-{}.db", uuid::Uuid::new_v4()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let server = ServerProcess::start_under(
+        &["sh", "-c", "ulimit -n 320 && exec \"$0\" \"$@\""],
+        &["--database-url", &url],
+        &[],
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    while !server.logged("room for 64 connections") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the limit is lowered to fit 320 files"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Everyone connects first (the listen backlog holds them), then all ask at once.
+    let mut clients = Vec::new();
+    for _ in 0..400 {
+        clients.push(Raw::connect(server.addr).await);
+    }
+    let mut answers = tokio::task::JoinSet::new();
+    for mut raw in clients {
+        answers.spawn(async move {
+            let body = r#"{"query":"{ conversations { totalCount } }"}"#;
+            let request = format!(
+                "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+                 Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            raw.write(request.as_bytes()).await;
+            raw.response(Duration::from_secs(60)).await
+        });
+    }
+    let mut ok = 0;
+    while let Some(answer) = answers.join_next().await {
+        match answer.expect("client task") {
+            Some((200, body)) if body.contains(r#""totalCount":0"#) => ok += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ok, 400);
+    assert!(
+        !server.logged("accepting a connection failed"),
+        "never out of file descriptors"
+    );
+    drop(server);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
 /// The flags and their environment variables reach the binary's connection layer.
 #[tokio::test]
 async fn the_binary_reads_connection_flags_and_environment() {

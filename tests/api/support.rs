@@ -505,8 +505,22 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits for it to serve.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        Self::start_under(&[], args, env)
+    }
+
+    /// Like `start`, through `wrapper` (a command that ends by running its arguments, e.g.
+    /// `sh -c 'ulimit -n 300 && exec "$@"' sh`).
+    pub fn start_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         use std::io::{BufRead, BufReader};
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_conversation-graphql"));
+        let bin = env!("CARGO_BIN_EXE_conversation-graphql");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut cmd = std::process::Command::new(program);
+                cmd.args(rest).arg(bin);
+                cmd
+            }
+            None => std::process::Command::new(bin),
+        };
         for var in [
             "JWT_SECRET",
             "JWT_PUBLIC_KEY",
