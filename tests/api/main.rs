@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod connections;
 mod crud;
 mod filter_agreement;
 mod filters;
@@ -18,13 +19,16 @@ mod request_hygiene;
 mod schema;
 mod storage;
 mod subscriptions;
+mod tokens;
 mod transfer;
 mod validation;
+mod ws_limits;
 
 fn main() {
     support::runner::run(
         [
             auth::trials(),
+            connections::trials(),
             crud::trials(),
             filter_agreement::trials(),
             filters::trials(),
@@ -39,8 +43,10 @@ fn main() {
             schema::trials(),
             storage::trials(),
             subscriptions::trials(),
+            tokens::trials(),
             transfer::trials(),
             validation::trials(),
+            ws_limits::trials(),
         ]
         .into_iter()
         .flatten()
