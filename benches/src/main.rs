@@ -7,12 +7,14 @@
 //!   cargo run --release -p bench -- subscriptions --backend postgres --events 1000
 //!   cargo run --release -p bench -- write-cost --backend postgres --baseline OTHER/bench
 //!   cargo run --release -p bench -- replay --backend postgres --events 100000
+//!   cargo run --release -p bench -- hardening
 
 /// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod events;
+mod hardening;
 mod load;
 mod raw;
 mod seed;
@@ -53,6 +55,8 @@ enum Cmd {
     WriteCost(events::EventArgs),
     /// Events per second replayed to one subscriber from a 100,000-event log.
     Replay(events::EventArgs),
+    /// Memory and latency while WebSocket clients abuse the server (issue 17).
+    Hardening(hardening::HardeningArgs),
 }
 
 #[derive(Args, Clone)]
@@ -141,6 +145,7 @@ async fn main() {
         Some(Cmd::Subscriptions(args)) => events::latency(args).await,
         Some(Cmd::WriteCost(args)) => events::write_cost(args).await,
         Some(Cmd::Replay(args)) => events::replay(args).await,
+        Some(Cmd::Hardening(args)) => hardening::run(args).await,
         Some(Cmd::Run(args)) => run(args).await,
         None => run(cli.run).await,
     };
@@ -161,21 +166,29 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     db::migrate(&conn).await.map_err(|e| e.to_string())?;
-    let router = match args.what.as_str() {
-        "raw" => raw::router(ConversationStore::new(conn)),
-        _ => app::build(conn, &AppOptions::default()).0,
-    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
-    println!(
-        "READY {} {}",
-        listener.local_addr().map_err(|e| e.to_string())?.port(),
-        started.elapsed().as_micros()
-    );
-    axum::serve(listener, router)
-        .await
-        .map_err(|e| e.to_string())
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    if args.what == "raw" {
+        let router = raw::router(ConversationStore::new(conn));
+        println!("READY {port} {}", started.elapsed().as_micros());
+        return axum::serve(listener, router)
+            .await
+            .map_err(|e| e.to_string());
+    }
+    // The real app, served as the binary serves it (its connection limits included).
+    let options = AppOptions::default();
+    let router = app::build(conn, &options).0;
+    println!("READY {port} {}", started.elapsed().as_micros());
+    conversation_graphql::http::serve::serve(
+        listener,
+        router,
+        options.connection,
+        std::future::pending(),
+    )
+    .await;
+    Ok(())
 }
 
 /// A child process running `serve`.

@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod connections;
 mod crud;
 mod event_log;
 mod event_replicas;
@@ -21,13 +22,16 @@ mod request_hygiene;
 mod schema;
 mod storage;
 mod subscriptions;
+mod tokens;
 mod transfer;
 mod validation;
+mod ws_limits;
 
 fn main() {
     support::runner::run(
         [
             auth::trials(),
+            connections::trials(),
             crud::trials(),
             event_log::trials(),
             event_replicas::trials(),
@@ -44,8 +48,10 @@ fn main() {
             schema::trials(),
             storage::trials(),
             subscriptions::trials(),
+            tokens::trials(),
             transfer::trials(),
             validation::trials(),
+            ws_limits::trials(),
         ]
         .into_iter()
         .flatten()
