@@ -40,7 +40,13 @@ async fn drain(log: &EventLog, channel: &str) -> bool {
     loop {
         match log.sequence(Some(channel)).await {
             Ok(n) if n == SEQUENCE_BATCH => continue,
-            Ok(_) => return true,
+            Ok(0) => return true,
+            Ok(_) => {
+                // Let the next commits gather: under a stream of writes one sequencing
+                // transaction then numbers many rows instead of one per commit.
+                tokio::time::sleep(super::tailer::COALESCE).await;
+                return true;
+            }
             Err(e) => {
                 if log.is_closed() {
                     return false;

@@ -19,6 +19,10 @@ use crate::db::ConversationStore;
 /// Events read per query.
 const BATCH: u64 = 500;
 
+/// After a read that found events, the tailer lets this long pass before it reads again, so
+/// that under a stream of writes one read carries many events instead of one read per commit.
+pub(super) const COALESCE: Duration = Duration::from_millis(2);
+
 /// Doubling waits after failures, up to 5 s.
 struct Backoff(Duration);
 
@@ -77,7 +81,7 @@ async fn tail(weak: Weak<Inner>, log: EventLog, poll: Duration, started: watch::
     let mut hole_since: Option<Instant> = None;
     loop {
         let Some(inner) = weak.upgrade() else { return };
-        let again = match log.read_after(last, BATCH).await {
+        let (again, found) = match log.read_after(last, BATCH).await {
             Ok(run) => {
                 backoff = Backoff::new();
                 let read = run.events.len() as u64;
@@ -86,10 +90,10 @@ async fn tail(weak: Weak<Inner>, log: EventLog, poll: Duration, started: watch::
                     inner.publish(Arc::new(event));
                 }
                 if run.gap && read == 0 {
-                    hole(&log, &inner, &mut last, &mut hole_since).await
+                    (hole(&log, &inner, &mut last, &mut hole_since).await, false)
                 } else {
                     hole_since = None;
-                    run.gap || read == BATCH
+                    (run.gap || read == BATCH, read > 0)
                 }
             }
             Err(e) => {
@@ -105,6 +109,9 @@ async fn tail(weak: Weak<Inner>, log: EventLog, poll: Duration, started: watch::
         drop(inner);
         if again {
             continue;
+        }
+        if found {
+            tokio::time::sleep(COALESCE).await;
         }
         tokio::select! {
             () = log.appended() => {}
