@@ -18,7 +18,6 @@ use super::entity::{Column, Entity};
 use super::events::EventLog;
 use super::filter::compile;
 use super::order::{beyond, key_expr, position, sql_order};
-use super::txn::WriteGate;
 use crate::domain::filter::Predicate;
 use crate::domain::page::{PageQuery, Position};
 use crate::domain::{CaseFolding, Conversation};
@@ -41,8 +40,6 @@ pub struct Page {
 pub struct ConversationStore {
     pub(super) db: DatabaseConnection,
     pub(super) log: EventLog,
-    /// This process's turn to write (SQLite; see `txn`).
-    pub(super) gate: WriteGate,
     /// How the database lower-cases text, asked once.
     folding: Arc<OnceCell<CaseFolding>>,
 }
@@ -52,7 +49,6 @@ impl ConversationStore {
         Self {
             log: EventLog::new(db.clone()),
             db,
-            gate: WriteGate::default(),
             folding: Arc::default(),
         }
     }
