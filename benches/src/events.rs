@@ -41,6 +41,10 @@ pub struct EventArgs {
     /// `write-cost`: concurrent connections.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// `subscriptions`: wait a random 0..N ms before each create (arrivals that are not in
+    /// step with a polling replica's clock; 0: each create right after the last delivery).
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
     /// `write-cost`: measured runs of each build, alternating (the median counts).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -235,6 +239,10 @@ pub async fn latency(args: EventArgs) -> Result<(), String> {
     .await?;
     let mut latencies = Vec::with_capacity(n);
     for i in 0..n {
+        if args.jitter_ms > 0 {
+            let r = u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().expect("8"));
+            tokio::time::sleep(Duration::from_millis(r % args.jitter_ms)).await;
+        }
         let req = create_request(0, i as u64);
         let sent = Instant::now();
         let (status, body) = load::once(a.addr, &req).await.map_err(|e| e.to_string())?;
@@ -256,9 +264,10 @@ pub async fn latency(args: EventArgs) -> Result<(), String> {
     }
     latencies.sort_by(f64::total_cmp);
     println!(
-        "create-to-delivery across two replicas ({}, {n} events, default --event-poll-interval): \
-         median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "create-to-delivery across two replicas ({}, {n} events, default --event-poll-interval, \
+         {} ms jitter): median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         args.backend,
+        args.jitter_ms,
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         latencies[latencies.len() - 1]
