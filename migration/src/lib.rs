@@ -8,6 +8,15 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_conversations;
 mod m20261126_000002_cover_tm_delete;
 mod m20261126_000003_target_indexes;
+mod m20261201_000004_dashboard_reads;
+
+/// The SQL expressions the dashboard-reads indexes are built on, for queries that must write
+/// them the same way for the indexes to serve them.
+pub mod dashboard {
+    pub use super::m20261201_000004_dashboard_reads::{
+        phone_form, search_document, sqlite_search_text, DIALABLE_COLUMNS, SEARCHED_COLUMNS,
+    };
+}
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -18,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_conversations::Migration),
             Box::new(m20261126_000002_cover_tm_delete::Migration),
             Box::new(m20261126_000003_target_indexes::Migration),
+            Box::new(m20261201_000004_dashboard_reads::Migration),
         ]
     }
 }

@@ -2,8 +2,10 @@
 //! semantics the database layer gives it in SQL: a null field compares false; `contains`,
 //! `startsWith` and `endsWith` compare [`fold_case`]d text, which is also how every backend
 //! lowers both sides in SQL (on SQLite through a function the database layer registers).
+//! Dialable text ([`super::Dialable`]) is compared with a dialable field's [`phone_form`].
 
 use super::conversation::{Conversation, FieldValue};
+use super::dialable::phone_form;
 use super::filter::{Cmp, Predicate, Scalar, TextMatch};
 
 /// Lower-cases `text` one character at a time with Unicode's simple case mapping (each
@@ -25,6 +27,7 @@ fn equals(v: FieldValue<'_>, s: &Scalar) -> bool {
     match (v, s) {
         (FieldValue::Uuid(Some(a)), Scalar::Uuid(b)) => a == *b,
         (FieldValue::Text(a), Scalar::Text(b)) => a == b,
+        (FieldValue::Text(a), Scalar::Phone(b)) => phone_form(a) == b.as_str(),
         (FieldValue::Time(Some(a)), Scalar::Time(b)) => a == *b,
         (FieldValue::Type(a), Scalar::Type(b)) => a == *b,
         (FieldValue::AddressType(a), Scalar::AddressType(b)) => a == *b,
@@ -38,6 +41,14 @@ fn is_null(v: FieldValue<'_>) -> bool {
         v,
         FieldValue::Uuid(None) | FieldValue::Time(None) | FieldValue::OwnerType(None)
     )
+}
+
+fn text_match(hay: &str, how: TextMatch, needle: &str) -> bool {
+    match how {
+        TextMatch::Contains => hay.contains(needle),
+        TextMatch::StartsWith => hay.starts_with(needle),
+        TextMatch::EndsWith => hay.ends_with(needle),
+    }
 }
 
 impl Predicate {
@@ -57,13 +68,15 @@ impl Predicate {
                 let FieldValue::Text(hay) = c.value(*f) else {
                     return false;
                 };
-                let (hay, needle) = (fold_case(hay), fold_case(needle));
-                match how {
-                    TextMatch::Contains => hay.contains(&needle),
-                    TextMatch::StartsWith => hay.starts_with(&needle),
-                    TextMatch::EndsWith => hay.ends_with(&needle),
-                }
+                text_match(&fold_case(hay), *how, &fold_case(needle))
             }
+            Predicate::PhoneMatch(f, how, number) => {
+                let FieldValue::Text(hay) = c.value(*f) else {
+                    return false;
+                };
+                text_match(&phone_form(hay), *how, number.as_str())
+            }
+            Predicate::Search(search) => search.any().iter().any(|p| p.matches(c)),
             Predicate::Compare(f, cmp, at) => {
                 let FieldValue::Time(Some(t)) = c.value(*f) else {
                     return false;

@@ -4,7 +4,8 @@
 //! Introspection (`__schema`, `__type`) is left out of the depth and costs one per field, so
 //! GraphiQL's introspection query works under the default limits. Complexity is ours: each
 //! field costs 1 plus what it selects, and a field that returns many rows multiplies what it
-//! selects by how many it may return ([`weight`]): `conversations` by its page size.
+//! selects by how many it may return ([`weight`]): `conversations` by its page size,
+//! `conversationCounts` by how many groups it may return.
 
 use async_graphql::parser::types::{
     ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
@@ -47,6 +48,13 @@ pub struct Limits {
     /// Longest `in` / `notIn` list in a filter.
     #[arg(long, env = "MAX_IN_LIST", default_value_t = 100)]
     pub max_in_list: usize,
+
+    /// Most groups `conversationCounts` returns (the largest; it says `truncated: true` when
+    /// there are more). Its complexity is its selection times this, or times the number of
+    /// groups its enum-only `groupBy` can make when that is fewer.
+    #[arg(long, env = "MAX_GROUPS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_groups: u64,
 
     /// Turn off introspection (`__schema`, `__type`); the SDL stays in `schema.graphql`.
     #[arg(long, env = "DISABLE_INTROSPECTION")]
@@ -94,6 +102,7 @@ fn weight(field: &Field, variables: &Variables, limits: &Limits) -> usize {
         Some(Value::List(items)) => items.len(),
         _ => 1,
     };
+    let max_groups = usize::try_from(limits.max_groups).unwrap_or(usize::MAX);
     let max_page = usize::try_from(limits.max_page_size).unwrap_or(usize::MAX);
     match field.name.node.as_str() {
         "conversations" => int("first")
@@ -103,6 +112,13 @@ fn weight(field: &Field, variables: &Variables, limits: &Limits) -> usize {
             .unwrap_or(usize::MAX)
             .clamp(1, max_page.max(1)),
         "nodes" => list_len("ids").clamp(1, super::node::MAX_NODES),
+        "conversationCounts" => match arg("groupBy") {
+            Some(Value::List(fields)) => super::counts::most_groups(&fields)
+                .unwrap_or(max_groups)
+                .clamp(1, max_groups.max(1)),
+            // Left out (or null): no groups. Anything else fails validation.
+            _ => 1,
+        },
         _ => 1,
     }
 }
@@ -263,6 +279,22 @@ mod tests {
         assert_eq!((s.depth, s.aliases, s.root_fields), (3, 1, 1));
         let s = shape("{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }");
         assert_eq!(s.depth, 0, "introspection is not counted");
+    }
+
+    #[test]
+    fn counts_weigh_by_the_groups_they_may_return() {
+        // 1 + weight × (total + groups { count type } + truncated = 1 + 3 + 1).
+        let q = |group_by: &str| {
+            shape(&format!(
+                "{{ conversationCounts{group_by} {{ total groups {{ count type }} truncated }} }}"
+            ))
+            .complexity
+        };
+        assert_eq!(q(""), 6);
+        assert_eq!(q("(groupBy: [])"), 6);
+        assert_eq!(q("(groupBy: [TYPE])"), 11);
+        assert_eq!(q("(groupBy: [TYPE, PEER_TYPE])"), 1 + 26 * 5);
+        assert_eq!(q("(groupBy: [TYPE, OWNER_ID])"), 1 + 1000 * 5);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod connection;
 mod context;
+mod counts;
 pub mod executor;
 mod filter;
 mod guard;

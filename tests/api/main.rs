@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod counts;
 mod crud;
 mod filters;
 mod http;
