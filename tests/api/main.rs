@@ -15,6 +15,7 @@ mod persisted;
 mod process;
 mod replicas;
 mod schema;
+mod search;
 mod storage;
 mod subscriptions;
 mod transfer;
