@@ -79,7 +79,7 @@ pub struct EventBus {
 impl std::fmt::Debug for EventBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventBus")
-            .field("subscribers", &self.tx.receiver_count())
+            .field("subscribers", &self.subscriber_count())
             .finish()
     }
 }

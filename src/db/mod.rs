@@ -6,6 +6,7 @@
 //! are functions here.
 
 mod batch;
+mod casefold;
 mod counts;
 pub mod entity;
 mod filter;

@@ -9,6 +9,9 @@ use sea_orm::{
     Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::entity::{Column, Entity};
@@ -16,7 +19,7 @@ use super::filter::compile;
 use super::order::{beyond, key_expr, position, sql_order};
 use crate::domain::filter::Predicate;
 use crate::domain::page::{PageQuery, Position};
-use crate::domain::Conversation;
+use crate::domain::{CaseFolding, Conversation};
 
 pub use super::batch::{BatchOutcome, OnExisting};
 
@@ -35,11 +38,25 @@ pub struct Page {
 #[derive(Clone, Debug)]
 pub struct ConversationStore {
     pub(super) db: DatabaseConnection,
+    /// How the database lower-cases text, asked once.
+    folding: Arc<OnceCell<CaseFolding>>,
 }
 
 impl ConversationStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            folding: Arc::default(),
+        }
+    }
+
+    /// How this database lower-cases text (for evaluating filters in memory exactly as SQL
+    /// does); asked on first use.
+    pub async fn case_folding(&self) -> Result<CaseFolding, DbErr> {
+        self.folding
+            .get_or_try_init(|| super::casefold::calibrate(&self.db))
+            .await
+            .cloned()
     }
 
     /// The pool (for the database layer's own functions: `db::ping`, `db::pool_stats`, …).

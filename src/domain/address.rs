@@ -6,66 +6,19 @@ use uuid::Uuid;
 use super::text::ShortText;
 use super::Invalid;
 
-/// What kind of endpoint an address names. Stored as the lower-case string of [`Self::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub enum AddressType {
-    #[default]
-    None,
-    Tel,
-    Email,
-    Sip,
-    Line,
-    Whatsapp,
-    Agent,
-    Conference,
-    Extension,
-    Webchat,
-    WebSession,
-    Ai,
-    AiTeam,
+super::kinds::stored_enum! {
+    /// What kind of endpoint an address names.
+    #[derive(Default)]
+    pub enum AddressType {
+        #[default]
+        None = "", Tel = "tel", Email = "email", Sip = "sip", Line = "line",
+        Whatsapp = "whatsapp", Agent = "agent", Conference = "conference",
+        Extension = "extension", Webchat = "webchat", WebSession = "web_session", Ai = "ai",
+        AiTeam = "ai_team",
+    }
 }
 
 impl AddressType {
-    pub const ALL: [AddressType; 13] = [
-        Self::None,
-        Self::Tel,
-        Self::Email,
-        Self::Sip,
-        Self::Line,
-        Self::Whatsapp,
-        Self::Agent,
-        Self::Conference,
-        Self::Extension,
-        Self::Webchat,
-        Self::WebSession,
-        Self::Ai,
-        Self::AiTeam,
-    ];
-
-    /// The stored (and source platform's) spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "",
-            Self::Tel => "tel",
-            Self::Email => "email",
-            Self::Sip => "sip",
-            Self::Line => "line",
-            Self::Whatsapp => "whatsapp",
-            Self::Agent => "agent",
-            Self::Conference => "conference",
-            Self::Extension => "extension",
-            Self::Webchat => "webchat",
-            Self::WebSession => "web_session",
-            Self::Ai => "ai",
-            Self::AiTeam => "ai_team",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn from_stored(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
     fn target_is_uuid(self) -> bool {
         matches!(
             self,
@@ -77,12 +30,6 @@ impl AddressType {
                 | Self::Ai
                 | Self::AiTeam
         )
-    }
-}
-
-impl Serialize for AddressType {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 

@@ -1,48 +1,49 @@
 //! The enumerations of a conversation, each with its stored (and source platform's) spelling.
+//! Each is declared once, as a table of variant and spelling ([`stored_enum!`]).
 
-use serde::{Serialize, Serializer};
+/// An enum whose values are stored as strings: the enum, `ALL`, `as_str`, `from_stored` and
+/// `Serialize` (as the stored string), from one table.
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $stored:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
-/// The channel a conversation runs on. Stored as `message` / `line`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ConversationType {
-    Message,
-    Line,
-}
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-impl ConversationType {
-    pub const ALL: [ConversationType; 2] = [Self::Message, Self::Line];
+            /// The stored (and source platform's) spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $stored),+ }
+            }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Message => "message",
-            Self::Line => "line",
+            /// Parses the stored spelling.
+            pub fn from_stored(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
         }
-    }
 
-    pub fn from_stored(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use stored_enum;
+
+stored_enum! {
+    /// The channel a conversation runs on.
+    pub enum ConversationType { Message = "message", Line = "line" }
 }
 
-impl Serialize for ConversationType {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-/// Who owns a conversation. Stored as `agent`, or `""` when nobody does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OwnerType {
-    Agent,
+stored_enum! {
+    /// Who owns a conversation (`""` is stored when nobody does).
+    pub enum OwnerType { Agent = "agent" }
 }
 
 impl OwnerType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Agent => "agent",
-        }
-    }
-
     /// The stored spelling of an optional owner type (`""` for none).
     pub fn stored(owner: Option<Self>) -> &'static str {
         owner.map_or("", Self::as_str)

@@ -20,7 +20,7 @@ pub use address::{Address, AddressType, RawAddress, Target, E164};
 pub use conversation::{Body, Conversation, Field, FieldValue, RawBody, Record};
 pub use dialable::{phone_form, Dialable, SEPARATORS};
 pub use kinds::{ConversationType, OwnerType};
-pub use matching::fold_case;
+pub use matching::{fold_case, CaseFolding};
 pub use patch::{ConversationPatch, OwnerPatch};
 pub use search::Search;
 pub use text::{BoundedText, DialogId, LongText, ShortText};

@@ -24,6 +24,11 @@ use super::AppSchema;
 use crate::auth::Access;
 use crate::error::{code_of, ApiError, Code};
 
+/// Most errors one answer lists; the rest are counted in one more error.
+pub const MAX_ERRORS: usize = 50;
+/// Longest error message shown (names quoted in it are cut first, see [`guard::echo`]).
+const MAX_MESSAGE: usize = 500;
+
 /// Longest document text kept in the parsed-document cache.
 const MAX_CACHED_QUERY: usize = 4096;
 /// How many parsed documents each cache keeps.
@@ -95,7 +100,7 @@ pub struct Executor {
 /// An error that refuses the whole request.
 fn refused(error: ApiError) -> Outcome {
     Outcome::Refused {
-        errors: vec![error.into_server_error()],
+        errors: bounded(vec![error.into_server_error()]),
         not_a_query: false,
     }
 }
@@ -202,9 +207,8 @@ impl Executor {
             return Outcome::TimedOut;
         };
         if is_request_error(&response) {
-            let errors = response.errors.into_iter().map(coded).collect();
             return Outcome::Refused {
-                errors,
+                errors: bounded(response.errors.into_iter().map(coded).collect()),
                 not_a_query: false,
             };
         }
@@ -251,9 +255,14 @@ fn coded(mut error: ServerError) -> ServerError {
 }
 
 /// Gives uncoded errors their code, and internal errors the request id (which the log line
-/// about their cause carries too).
+/// about their cause carries too). An operation whose every root field was skipped answers
+/// `{"data": {}}`.
 fn with_codes(mut response: Response, request_id: &str) -> Response {
-    response.errors = std::mem::take(&mut response.errors)
+    if response.data == Value::Null && response.errors.is_empty() {
+        response.data = Value::Object(Default::default());
+    }
+    let errors = std::mem::take(&mut response.errors);
+    response.errors = bounded(errors)
         .into_iter()
         .map(coded)
         .map(|mut e| {
@@ -266,4 +275,49 @@ fn with_codes(mut response: Response, request_id: &str) -> Response {
         })
         .collect();
     response
+}
+
+/// A message with the names it quotes (`"…"` or `` `…` ``) cut to a readable length, and the
+/// whole cut to [`MAX_MESSAGE`] characters: a request must not make its error list big.
+fn shortened(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE + 8));
+    let mut rest = message;
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = &rest[open..open + 1];
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find(quote) else { break };
+        out.push_str(&guard::echo(&rest[..close]));
+        out.push_str(quote);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    match out.char_indices().nth(MAX_MESSAGE) {
+        Some((cut, _)) => format!("{}…", &out[..cut]),
+        None => out,
+    }
+}
+
+/// At most [`MAX_ERRORS`] errors, messages shortened; past that one more error says how many
+/// were left out.
+fn bounded(mut errors: Vec<ServerError>) -> Vec<ServerError> {
+    let dropped = errors.len().saturating_sub(MAX_ERRORS);
+    if dropped > 0 {
+        let code = code_of(&errors[MAX_ERRORS])
+            .unwrap_or(Code::BadUserInput.as_str())
+            .to_owned();
+        errors.truncate(MAX_ERRORS);
+        let mut more = ServerError::new(format!("{dropped} more errors were left out"), None);
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", code);
+        ext.set("dropped", dropped as u64);
+        more.extensions = Some(ext);
+        errors.push(more);
+    }
+    for e in &mut errors {
+        if e.message.len() > 100 {
+            e.message = shortened(&e.message);
+        }
+    }
+    errors
 }

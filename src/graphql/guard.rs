@@ -12,8 +12,10 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+    Directive, DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+    Selection, SelectionSet,
 };
+use async_graphql::Positioned;
 use async_graphql::{ServerResult, Value, Variables};
 
 use super::limits::{self, Limits, Refusal};
@@ -28,6 +30,8 @@ pub enum Refused {
     Limit(Refusal),
     /// A required variable is missing.
     MissingVariable(String),
+    /// A directive the schema does not define, or a known one used wrongly.
+    Directive(String),
 }
 
 impl Refused {
@@ -41,7 +45,9 @@ impl Refused {
             Refused::Limit(Refusal::Introspection) => ApiError::bad_request(
                 "introspection is turned off on this server; the schema is in schema.graphql",
             ),
-            Refused::MissingVariable(message) => ApiError::bad_request(message),
+            Refused::MissingVariable(message) | Refused::Directive(message) => {
+                ApiError::bad_request(message)
+            }
         }
     }
 }
@@ -82,6 +88,72 @@ fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<S
     })
 }
 
+/// Names echoed in messages are cut to this many characters.
+pub const MAX_ECHOED_NAME: usize = 100;
+
+/// `name` as a message may show it.
+pub fn echo(name: &str) -> String {
+    match name.char_indices().nth(MAX_ECHOED_NAME) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_owned(),
+    }
+}
+
+/// The first directive that is not `@skip(if:)` / `@include(if:)`: the only executable
+/// directives this schema defines ("Directives Are Defined"; async-graphql does not check
+/// the ones on `__typename`).
+fn bad_directive(directives: &[Positioned<Directive>]) -> Option<String> {
+    directives.iter().find_map(|d| {
+        let d = &d.node;
+        let name = d.name.node.as_str();
+        if name != "skip" && name != "include" {
+            return Some(format!("Unknown directive \"@{}\".", echo(name)));
+        }
+        // `if` is a Boolean literal or a variable (whose type validation checks).
+        let args_ok = d.arguments.len() == 1
+            && d.arguments[0].0.node == "if"
+            && matches!(
+                d.arguments[0].1.node.clone().into_const(),
+                None | Some(async_graphql::Value::Boolean(_))
+            );
+        (!args_ok).then(|| format!("Directive \"@{name}\" takes one argument, `if: Boolean!`."))
+    })
+}
+
+fn bad_directive_in(set: &SelectionSet) -> Option<String> {
+    set.items.iter().find_map(|item| match &item.node {
+        Selection::Field(f) => bad_directive(&f.node.directives)
+            .or_else(|| bad_directive_in(&f.node.selection_set.node)),
+        Selection::FragmentSpread(s) => bad_directive(&s.node.directives),
+        Selection::InlineFragment(i) => bad_directive(&i.node.directives)
+            .or_else(|| bad_directive_in(&i.node.selection_set.node)),
+    })
+}
+
+/// The first bad directive anywhere in the document.
+fn unknown_directive(doc: &ExecutableDocument) -> Option<String> {
+    let ops: Vec<&OperationDefinition> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![&op.node],
+        DocumentOperations::Multiple(ops) => ops.values().map(|op| &op.node).collect(),
+    };
+    ops.into_iter()
+        .find_map(|op| {
+            bad_directive(&op.directives)
+                .or_else(|| {
+                    op.variable_definitions
+                        .iter()
+                        .find_map(|v| bad_directive(&v.node.directives))
+                })
+                .or_else(|| bad_directive_in(&op.selection_set.node))
+        })
+        .or_else(|| {
+            doc.fragments.values().find_map(|f| {
+                bad_directive(&f.node.directives)
+                    .or_else(|| bad_directive_in(&f.node.selection_set.node))
+            })
+        })
+}
+
 /// Checks the operation(s) of `doc` that will run.
 pub fn check(
     doc: &ExecutableDocument,
@@ -90,6 +162,9 @@ pub fn check(
     limits: &Limits,
     via_get: bool,
 ) -> Result<(), Refused> {
+    if let Some(message) = unknown_directive(doc) {
+        return Err(Refused::Directive(message));
+    }
     for op in selected(doc, operation_name) {
         if via_get && op.ty != OperationType::Query {
             return Err(Refused::NotAQuery);

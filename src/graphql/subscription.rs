@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, Object, Subscription};
 use futures_util::stream::{self, Stream};
 use tokio::sync::{broadcast, Notify};
 
-use super::context::{access, checked_filter, events, limits};
+use super::context::{access, checked_filter, events, limits, store};
 use super::filter::ConversationFilter;
 use super::scalars::DateTime;
 use super::types::Conversation;
@@ -77,13 +77,14 @@ impl Subscription {
         let kinds: Option<Vec<EventKind>> =
             kinds.map(|ks| ks.into_iter().map(EventKind::from).collect());
         let bus = events(ctx)?;
+        let folding = store(ctx)?.case_folding().await.map_err(ApiError::from)?;
         let close = ctx.data_opt::<CloseConnection>().cloned();
         let receiver = bus.subscribe();
 
         let wanted = move |event: &Event| {
             kinds.as_ref().is_none_or(|ks| ks.contains(&event.kind))
-                && scope.matches(&event.conversation)
-                && filter.matches(&event.conversation)
+                && scope.matches(&event.conversation, &folding)
+                && filter.matches(&event.conversation, &folding)
         };
         Ok(stream::unfold(Some(receiver), move |state| {
             let wanted = wanted.clone();

@@ -144,14 +144,15 @@ pub async fn post(
         )
         .into_response(run.media);
     }
-    match serde_json::from_slice::<Value>(&body) {
+    match params::strict_json(&body) {
         Ok(Value::Object(object)) => match params::from_object(object) {
             Ok(params) => run.one(params, false).await.into_response(run.media),
             Err(e) => Answer::rejected(StatusCode::BAD_REQUEST, e).into_response(run.media),
         },
         Ok(Value::Array(items)) => run.batch(items).await,
         Ok(_) => run.reject("the request body must be a JSON object"),
-        Err(_) => run.reject("the request body is not valid JSON"),
+        Err(params::JsonError::Duplicate(message)) => run.reject(&message),
+        Err(params::JsonError::Invalid) => run.reject("the request body is not valid JSON"),
     }
 }
 

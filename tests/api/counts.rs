@@ -367,41 +367,36 @@ async fn bad_arguments(mut app: TestApp) {
     assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{e}");
 }
 
-crate::backend_tests!(
-    options = options;
-    exact_counts_per_group,
-    exact_counts_per_pair_of_groups,
-    deleted_rows_and_filters,
-    tenant_scoping,
-    bad_arguments,
-);
+crate::backend_tests! {
+    mod tokens(options): exact_counts_per_group,
+        exact_counts_per_pair_of_groups,
+        deleted_rows_and_filters,
+        tenant_scoping,
+        bad_arguments;
+    mod truncation(small_max_groups): truncates_past_max_groups;
+}
 
-/// `--max-groups 2`: the largest two groups, and `truncated`.
-mod truncation {
-    use super::*;
+/// `--max-groups 2`.
+fn small_max_groups() -> AppOptions {
+    let mut options = options();
+    options.limits.max_groups = 2;
+    options
+}
 
-    fn small() -> AppOptions {
-        let mut options = options();
-        options.limits.max_groups = 2;
-        options
-    }
-
-    async fn truncates_past_max_groups(mut app: TestApp) {
-        app.as_caller(&superadmin());
-        data_set(&app).await;
-        let c = counts(&app, json!({ "f": customer(), "g": ["OWNER_ID"] })).await;
-        assert_eq!(c["total"], 8, "the total counts every conversation");
-        assert_eq!(c["truncated"], true);
-        assert_eq!(
-            rows(&c, &["ownerId"]),
-            vec![json!([4, A1]), json!([2, null])]
-        );
-        let c = counts(&app, json!({ "f": customer(), "g": ["TYPE"] })).await;
-        assert_eq!(c["truncated"], false, "exactly max-groups groups");
-        assert_eq!(c["groups"].as_array().unwrap().len(), 2);
-        let c = counts(&app, json!({ "f": customer() })).await;
-        assert_eq!(c["truncated"], false);
-    }
-
-    crate::backend_tests!(options = small; truncates_past_max_groups);
+/// The largest two groups, and `truncated`.
+async fn truncates_past_max_groups(mut app: TestApp) {
+    app.as_caller(&superadmin());
+    data_set(&app).await;
+    let c = counts(&app, json!({ "f": customer(), "g": ["OWNER_ID"] })).await;
+    assert_eq!(c["total"], 8, "the total counts every conversation");
+    assert_eq!(c["truncated"], true);
+    assert_eq!(
+        rows(&c, &["ownerId"]),
+        vec![json!([4, A1]), json!([2, null])]
+    );
+    let c = counts(&app, json!({ "f": customer(), "g": ["TYPE"] })).await;
+    assert_eq!(c["truncated"], false, "exactly max-groups groups");
+    assert_eq!(c["groups"].as_array().unwrap().len(), 2);
+    let c = counts(&app, json!({ "f": customer() })).await;
+    assert_eq!(c["truncated"], false);
 }

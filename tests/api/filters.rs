@@ -1,70 +1,30 @@
 //! The filter language: every operator, address filters, `isNull`, `and` / `or` / `not`.
 
+use std::collections::HashMap;
+
+use conversation_graphql::db::entity::Model;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::support::*;
 
-const C2: &str = "11111111-2222-3333-4444-555555555555";
-const A2: &str = "99999999-8888-7777-6666-555555555555";
-
-/// Five conversations that differ in every filterable field.
-async fn fixture(app: &TestApp) -> Vec<(String, Uuid)> {
-    let mut rows = Vec::new();
-
-    let mut alpha = raw_row(at("2022-01-01T00:00:00Z"));
-    alpha.name = "alpha".into();
-    alpha.dialog_id = "+111".into();
-    alpha.peer_name = "Bob".into();
-    alpha.tm_update = Some(at("2022-02-01T00:00:00Z"));
-    rows.push(alpha);
-
-    let mut beta = raw_row(at("2022-03-01T00:00:00Z"));
-    beta.name = "Beta 50%".into();
-    beta.detail = "Needs FOLLOW-UP".into();
-    beta.owner_type = String::new();
-    beta.owner_id = None;
-    beta.kind = "line".into();
-    beta.dialog_id = "U123".into();
-    beta.self_type = "line".into();
-    beta.self_target = "Uself".into();
-    beta.peer_type = "line".into();
-    beta.peer_target = "Upeer".into();
-    beta.peer_target_name = "Peer Name".into();
-    rows.push(beta);
-
-    let mut gamma = raw_row(at("2022-05-01T00:00:00Z"));
-    gamma.name = "gamma_x".into();
-    gamma.customer_id = C2.parse().unwrap();
-    gamma.owner_id = Some(A2.parse().unwrap());
-    gamma.peer_type = "email".into();
-    gamma.peer_target = "x@y.com".into();
-    gamma.peer_name = "Carol".into();
-    gamma.tm_update = Some(at("2022-06-01T00:00:00Z"));
-    rows.push(gamma);
-
-    let mut delta = raw_row(at("2022-07-01T00:00:00Z"));
-    delta.name = "delta".into();
-    delta.customer_id = C2.parse().unwrap();
-    delta.peer_type = "whatsapp".into();
-    delta.peer_target = "+15550001111".into();
-    delta.tm_delete = Some(at("2022-08-01T00:00:00Z"));
-    rows.push(delta);
-
-    let mut epsilon = raw_row(at("2022-09-01T00:00:00Z"));
-    epsilon.name = "épsilon".into();
-    epsilon.kind = "line".into();
-    epsilon.peer_type = "line".into();
-    epsilon.peer_target = "Uabc".into();
-    epsilon.tm_update = Some(sentinel());
-    rows.push(epsilon);
-
-    let mut out = Vec::new();
-    for row in rows {
-        out.push((row.name.clone(), row.id));
-        app.insert_raw(row).await;
-    }
-    out
+/// Five conversations that differ in every filterable field (`data/filter_operator_rows.ndjson`,
+/// and one with the legacy "not yet" sentinel as its `tm_update`, stored as it is).
+async fn fixture(app: &TestApp) -> HashMap<String, Uuid> {
+    let mut rows = app
+        .import_rows(include_str!("data/filter_operator_rows.ndjson"))
+        .await;
+    let epsilon = Model {
+        name: "épsilon".into(),
+        kind: "line".into(),
+        peer_type: "line".into(),
+        peer_target: "Uabc".into(),
+        tm_update: Some(sentinel()),
+        ..raw_row(at("2022-09-01T00:00:00Z"))
+    };
+    rows.insert(epsilon.name.clone(), epsilon.id);
+    app.insert_raw(epsilon).await;
+    rows
 }
 
 /// The names matching `filter` (deleted included), sorted.
@@ -98,233 +58,21 @@ fn sorted(names: &[&str]) -> Vec<String> {
 
 const ALL: [&str; 5] = ["alpha", "Beta 50%", "gamma_x", "delta", "épsilon"];
 
+/// Each case of `data/filter_operators.json` is a filter and the names it must match (`"all"`:
+/// every row).
 async fn every_operator(app: TestApp) {
     let rows = fixture(&app).await;
-    let id = |n: &str| {
-        rows.iter()
-            .find(|(name, _)| name == n)
-            .unwrap()
-            .1
-            .to_string()
-    };
-    let (alpha, gamma) = (id("alpha"), id("gamma_x"));
-
-    let cases: Vec<(Value, Vec<&str>)> = vec![
-        // UUID operators
-        (json!({ "id": { "eq": alpha } }), vec!["alpha"]),
-        (
-            json!({ "id": { "ne": alpha } }),
-            vec!["Beta 50%", "gamma_x", "delta", "épsilon"],
-        ),
-        (
-            json!({ "id": { "in": [alpha, gamma] } }),
-            vec!["alpha", "gamma_x"],
-        ),
-        (json!({ "id": { "in": [] } }), vec![]),
-        (
-            json!({ "id": { "notIn": [alpha] } }),
-            vec!["Beta 50%", "gamma_x", "delta", "épsilon"],
-        ),
-        (json!({ "id": { "isNull": true } }), vec![]),
-        (json!({ "id": { "isNull": false } }), ALL.to_vec()),
-        (
-            json!({ "customerId": { "eq": C2 } }),
-            vec!["gamma_x", "delta"],
-        ),
-        (json!({ "accountId": { "eq": ACCOUNT } }), ALL.to_vec()),
-        // nullable UUID: ne / notIn match the unowned one too
-        (
-            json!({ "ownerId": { "eq": AGENT } }),
-            vec!["alpha", "delta", "épsilon"],
-        ),
-        (
-            json!({ "ownerId": { "ne": AGENT } }),
-            vec!["Beta 50%", "gamma_x"],
-        ),
-        (
-            json!({ "ownerId": { "notIn": [AGENT] } }),
-            vec!["Beta 50%", "gamma_x"],
-        ),
-        (
-            json!({ "ownerId": { "in": [AGENT, A2] } }),
-            vec!["alpha", "gamma_x", "delta", "épsilon"],
-        ),
-        (json!({ "ownerId": { "isNull": true } }), vec!["Beta 50%"]),
-        (
-            json!({ "ownerId": { "isNull": false } }),
-            vec!["alpha", "gamma_x", "delta", "épsilon"],
-        ),
-        // owner type
-        (
-            json!({ "ownerType": { "eq": "AGENT" } }),
-            vec!["alpha", "gamma_x", "delta", "épsilon"],
-        ),
-        (
-            json!({ "ownerType": { "in": ["AGENT"] } }),
-            vec!["alpha", "gamma_x", "delta", "épsilon"],
-        ),
-        (json!({ "ownerType": { "isNull": true } }), vec!["Beta 50%"]),
-        // strings: exact operators
-        (json!({ "name": { "eq": "alpha" } }), vec!["alpha"]),
-        (json!({ "name": { "eq": "ALPHA" } }), vec![]),
-        (
-            json!({ "name": { "ne": "alpha" } }),
-            vec!["Beta 50%", "gamma_x", "delta", "épsilon"],
-        ),
-        (
-            json!({ "name": { "in": ["alpha", "delta"] } }),
-            vec!["alpha", "delta"],
-        ),
-        (
-            json!({ "name": { "notIn": ["alpha", "delta"] } }),
-            vec!["Beta 50%", "gamma_x", "épsilon"],
-        ),
-        // strings: case-insensitive matches, % and _ literal
-        (json!({ "name": { "contains": "ETA" } }), vec!["Beta 50%"]),
-        (json!({ "name": { "contains": "50%" } }), vec!["Beta 50%"]),
-        (json!({ "name": { "contains": "%" } }), vec!["Beta 50%"]),
-        (json!({ "name": { "contains": "_" } }), vec!["gamma_x"]),
-        (json!({ "name": { "contains": "a_x" } }), vec!["gamma_x"]),
-        (json!({ "name": { "contains": "a%x" } }), vec![]),
-        (json!({ "name": { "startsWith": "GAM" } }), vec!["gamma_x"]),
-        (json!({ "name": { "endsWith": "TA" } }), vec!["delta"]),
-        (json!({ "name": { "contains": "" } }), ALL.to_vec()),
-        (
-            json!({ "detail": { "contains": "follow-up" } }),
-            vec!["Beta 50%"],
-        ),
-        (
-            json!({ "dialogId": { "startsWith": "u1" } }),
-            vec!["Beta 50%"],
-        ),
-        // conversation type
-        (
-            json!({ "type": { "eq": "LINE" } }),
-            vec!["Beta 50%", "épsilon"],
-        ),
-        (
-            json!({ "type": { "in": ["MESSAGE"] } }),
-            vec!["alpha", "gamma_x", "delta"],
-        ),
-        // addresses
-        (
-            json!({ "self": { "type": { "eq": "LINE" } } }),
-            vec!["Beta 50%"],
-        ),
-        (
-            json!({ "self": { "target": { "eq": "+14703298699" } } }),
-            vec!["alpha", "gamma_x", "delta", "épsilon"],
-        ),
-        (
-            json!({ "peer": { "target": { "eq": "+673802" } } }),
-            vec!["alpha"],
-        ),
-        (
-            json!({ "peer": { "name": { "contains": "car" } } }),
-            vec!["gamma_x"],
-        ),
-        (
-            json!({ "peer": { "targetName": { "eq": "Peer Name" } } }),
-            vec!["Beta 50%"],
-        ),
-        (
-            json!({ "peer": { "type": { "in": ["EMAIL", "WHATSAPP"] } } }),
-            vec!["gamma_x", "delta"],
-        ),
-        (
-            json!({ "peer": { "type": { "eq": "LINE" }, "target": { "startsWith": "uA" } } }),
-            vec!["épsilon"],
-        ),
-        // timestamps
-        (
-            json!({ "tmCreate": { "eq": "2022-03-01T00:00:00Z" } }),
-            vec!["Beta 50%"],
-        ),
-        (
-            json!({ "tmCreate": { "eq": "2022-03-01T09:00:00+09:00" } }),
-            vec!["Beta 50%"],
-        ),
-        (
-            json!({ "tmCreate": { "gt": "2022-05-01T00:00:00Z" } }),
-            vec!["delta", "épsilon"],
-        ),
-        (
-            json!({ "tmCreate": { "gte": "2022-05-01T00:00:00Z" } }),
-            vec!["gamma_x", "delta", "épsilon"],
-        ),
-        (
-            json!({ "tmCreate": { "lt": "2022-03-01T00:00:00Z" } }),
-            vec!["alpha"],
-        ),
-        (
-            json!({ "tmCreate": { "lte": "2022-03-01T00:00:00Z" } }),
-            vec!["alpha", "Beta 50%"],
-        ),
-        (
-            json!({ "tmCreate": { "gt": "2022-02-01T00:00:00Z", "lt": "2022-08-01T00:00:00Z" } }),
-            vec!["Beta 50%", "gamma_x", "delta"],
-        ),
-        (json!({ "tmCreate": { "isNull": false } }), ALL.to_vec()),
-        (
-            json!({ "tmUpdate": { "isNull": true } }),
-            vec!["Beta 50%", "delta", "épsilon"],
-        ),
-        (
-            json!({ "tmUpdate": { "gt": "2022-01-15T00:00:00Z" } }),
-            vec!["alpha", "gamma_x"],
-        ),
-        (
-            json!({ "tmUpdate": { "lte": "9999-12-31T00:00:00Z" } }),
-            vec!["alpha", "gamma_x"],
-        ),
-        (json!({ "tmDelete": { "isNull": false } }), vec!["delta"]),
-        (
-            json!({ "tmDelete": { "lt": "2030-01-01T00:00:00Z" } }),
-            vec!["delta"],
-        ),
-        // combinators
-        (
-            json!({ "and": [{ "name": { "startsWith": "a" } }, { "type": { "eq": "MESSAGE" } }] }),
-            vec!["alpha"],
-        ),
-        (
-            json!({ "or": [{ "name": { "eq": "alpha" } }, { "name": { "eq": "delta" } }] }),
-            vec!["alpha", "delta"],
-        ),
-        (
-            json!({ "not": { "type": { "eq": "LINE" } } }),
-            vec!["alpha", "gamma_x", "delta"],
-        ),
-        (
-            json!({ "not": { "ownerId": { "eq": AGENT } } }),
-            vec!["Beta 50%", "gamma_x"],
-        ),
-        (
-            json!({ "not": { "tmUpdate": { "gt": "2022-01-15T00:00:00Z" } } }),
-            vec!["Beta 50%", "delta", "épsilon"],
-        ),
-        (
-            json!({ "not": { "not": { "name": { "eq": "alpha" } } } }),
-            vec!["alpha"],
-        ),
-        (
-            json!({ "or": [
-                { "and": [{ "customerId": { "eq": C2 } }, { "not": { "tmDelete": { "isNull": false } } }] },
-                { "name": { "contains": "ps" } }
-            ] }),
-            vec!["gamma_x", "épsilon"],
-        ),
-        (
-            json!({ "type": { "eq": "LINE" }, "name": { "contains": "beta" } }),
-            vec!["Beta 50%"],
-        ),
-        (json!({ "or": [] }), vec![]),
-        (json!({ "and": [] }), ALL.to_vec()),
-        (json!({}), ALL.to_vec()),
-        (json!({ "name": {} }), ALL.to_vec()),
-        (json!({ "self": {} }), ALL.to_vec()),
-    ];
-    for (filter, expected) in cases {
+    let (alpha, gamma) = (rows["alpha"].to_string(), rows["gamma_x"].to_string());
+    let mut values = known_values();
+    values.extend([("$alpha", alpha.as_str()), ("$gamma", gamma.as_str())]);
+    let table: Value = serde_json::from_str(include_str!("data/filter_operators.json"))
+        .expect("data/filter_operators.json is JSON");
+    for case in table.as_array().expect("a list of cases") {
+        let (filter, expected) = (with_values(case[0].clone(), &values), &case[1]);
+        let expected: Vec<&str> = match expected.as_array() {
+            Some(names) => names.iter().map(|n| n.as_str().unwrap()).collect(),
+            None => ALL.to_vec(),
+        };
         assert_eq!(
             names(&app, filter.clone(), true).await,
             sorted(&expected),

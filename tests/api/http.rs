@@ -127,13 +127,6 @@ async fn malformed_http_requests(app: TestApp) {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-fn get(uri: &str, accept: &str) -> Request<Body> {
-    Request::get(uri)
-        .header("accept", accept)
-        .body(Body::empty())
-        .unwrap()
-}
-
 async fn get_runs_queries_not_mutations(app: TestApp) {
     let created = app.create(json!({})).await;
     let q = format!(
@@ -286,6 +279,7 @@ async fn metrics_in_prometheus_format(app: TestApp) {
         "# TYPE graphql_request_duration_seconds histogram",
         "db_pool_max_connections 4",
         "graphql_websocket_connections 0",
+        "graphql_event_subscribers 0",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }

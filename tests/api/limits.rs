@@ -127,13 +127,13 @@ async fn filter_limits(app: TestApp) {
     }
 }
 
+/// A batch of these documents.
+fn batch(queries: &[&str]) -> Value {
+    Value::Array(queries.iter().map(|q| json!({ "query": q })).collect())
+}
+
 async fn batching_is_off_by_default(app: TestApp) {
-    let r = app
-        .post(
-            json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]),
-            None,
-        )
-        .await;
+    let r = app.post(batch(&["{ __typename }"; 2]), None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 }
@@ -146,19 +146,12 @@ fn batching() -> AppOptions {
 }
 
 async fn batching_when_enabled(app: TestApp) {
-    let r = app
-        .post(
-            json!([{ "query": "{ __typename }" }, { "query": "{ conversations { totalCount } }" }]),
-            None,
-        )
-        .await;
+    let two = batch(&["{ __typename }", "{ conversations { totalCount } }"]);
+    let r = app.post(two, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body[0]["data"]["__typename"], "Query");
     assert_eq!(r.body[1]["data"]["conversations"]["totalCount"], 0);
-    let three: Vec<Value> = (0..3)
-        .map(|_| json!({ "query": "{ __typename }" }))
-        .collect();
-    let r = app.post(Value::Array(three), None).await;
+    let r = app.post(batch(&["{ __typename }"; 3]), None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
@@ -208,7 +201,6 @@ async fn slow_requests_are_cancelled(app: TestApp) {
         .await
         .unwrap();
 
-    let started = std::time::Instant::now();
     let r = app
         .post(
             json!({ "query": "mutation($id: UUID!) { updateConversation(id: $id, input: { name: \"late\" }) { name } }", "variables": { "id": id } }),
@@ -216,16 +208,23 @@ async fn slow_requests_are_cancelled(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT, "{}", r.body);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "cancelled at the deadline"
-    );
     let ext = &r.body["errors"][0]["extensions"];
     assert_eq!(ext["code"], "INTERNAL_SERVER_ERROR");
     assert!(ext["requestId"].is_string());
 
     blocker.rollback().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The cancelled request's connection comes back to the pool once its statement has ended
+    // and its transaction was rolled back: from then on, nothing of it can land. At rest, only
+    // PostgreSQL's event listener holds a pool connection.
+    let at_rest = if app.backend == Backend::Postgres {
+        "1"
+    } else {
+        "0"
+    };
+    wait_until("the pool is back at rest", || async {
+        connections_in_use(&app).await == at_rest
+    })
+    .await;
     assert_eq!(
         app.snapshot().await,
         before,
@@ -233,26 +232,26 @@ async fn slow_requests_are_cancelled(app: TestApp) {
     );
 }
 
+/// `db_pool_connections{state="in_use"}` of `GET /metrics`.
+async fn connections_in_use(app: &TestApp) -> String {
+    let r = app.send(get("/metrics", "text/plain")).await;
+    let text = r.body.as_str().unwrap_or_default();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("db_pool_connections{state=\"in_use\"} "));
+    line.expect("the in_use gauge").to_owned()
+}
+
 async fn request_ids(app: TestApp) {
     use axum::body::Body;
     use axum::http::Request;
-    let r = app
-        .send(
-            Request::get("/health")
-                .header("x-request-id", "abc-123")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let health = |id: &str| {
+        let request = Request::get("/health").header("x-request-id", id);
+        request.body(Body::empty()).unwrap()
+    };
+    let r = app.send(health("abc-123")).await;
     assert_eq!(r.headers.get("x-request-id").unwrap(), "abc-123");
-    let r = app
-        .send(
-            Request::get("/health")
-                .header("x-request-id", "bad id")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let r = app.send(health("bad id")).await;
     let made = r.headers.get("x-request-id").unwrap().to_str().unwrap();
     assert!(
         uuid::Uuid::try_parse(made).is_ok(),
@@ -260,29 +259,10 @@ async fn request_ids(app: TestApp) {
     );
 }
 
-mod tight_limits {
-    use super::*;
-    crate::backend_tests!(options = tight; shape_limits);
+crate::backend_tests! {
+    complexity_limit, filter_limits, batching_is_off_by_default, request_ids;
+    mod tight_limits(tight): shape_limits;
+    mod batch(batching): batching_when_enabled;
+    mod introspection(no_introspection): introspection_can_be_disabled;
+    mod timeout(short_timeout): slow_requests_are_cancelled;
 }
-
-mod batch {
-    use super::*;
-    crate::backend_tests!(options = batching; batching_when_enabled);
-}
-
-mod introspection {
-    use super::*;
-    crate::backend_tests!(options = no_introspection; introspection_can_be_disabled);
-}
-
-mod timeout {
-    use super::*;
-    crate::backend_tests!(options = short_timeout; slow_requests_are_cancelled);
-}
-
-crate::backend_tests!(
-    complexity_limit,
-    filter_limits,
-    batching_is_off_by_default,
-    request_ids,
-);

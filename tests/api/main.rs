@@ -1,11 +1,12 @@
 //! Black-box tests: the real router, real GraphQL documents, a fresh database per test, on
-//! every configured backend (see `support`).
+//! every configured backend (see `support`). Its own runner: `support::runner`.
 
 mod support;
 
 mod auth;
 mod counts;
 mod crud;
+mod filter_agreement;
 mod filters;
 mod http;
 mod limits;
@@ -14,10 +15,39 @@ mod paging;
 mod persisted;
 mod process;
 mod replicas;
+mod request_hygiene;
 mod schema;
 mod search;
 mod storage;
 mod subscriptions;
 mod transfer;
 mod validation;
-mod ws_client;
+
+fn main() {
+    support::runner::run(
+        [
+            auth::trials(),
+            counts::trials(),
+            crud::trials(),
+            filter_agreement::trials(),
+            filters::trials(),
+            http::trials(),
+            limits::trials(),
+            node::trials(),
+            paging::trials(),
+            persisted::trials(),
+            process::trials(),
+            replicas::trials(),
+            request_hygiene::trials(),
+            schema::trials(),
+            search::trials(),
+            storage::trials(),
+            subscriptions::trials(),
+            transfer::trials(),
+            validation::trials(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
+}

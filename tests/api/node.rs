@@ -295,20 +295,12 @@ async fn nodes_weigh_by_their_ids(app: TestApp) {
     assert_eq!(err["extensions"]["code"], "QUERY_TOO_COMPLEX", "{err}");
 }
 
-crate::backend_tests!(
+crate::backend_tests! {
     node_ids_round_trip,
     garbage_and_unknown_ids_are_null,
     nodes_keep_the_order_of_ids,
     nodes_take_at_most_100_ids,
-    deleted_conversations_are_reachable,
-);
-
-mod scoped {
-    use super::*;
-    crate::backend_tests!(options = with_auth; other_tenants_ids_are_null);
-}
-
-mod complexity {
-    use super::*;
-    crate::backend_tests!(options = tight_complexity; nodes_weigh_by_their_ids);
+    deleted_conversations_are_reachable;
+    mod scoped(with_auth): other_tenants_ids_are_null;
+    mod complexity(tight_complexity): nodes_weigh_by_their_ids;
 }

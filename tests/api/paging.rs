@@ -79,45 +79,48 @@ async fn page(app: &TestApp, vars: Value) -> Value {
 
 /// Walks every page forwards with `first`, then backwards with `last`.
 async fn walk(app: &TestApp, order: &Value, size: usize) -> (Vec<String>, Vec<String>) {
-    let mut forward = Vec::new();
-    let mut after = Value::Null;
-    let mut pages = 0;
-    loop {
-        let p = page(
-            app,
-            json!({ "first": size, "after": after, "order": order }),
+    (
+        walk_one_way(app, order, size, true).await,
+        walk_one_way(app, order, size, false).await,
+    )
+}
+
+/// Every id, in order, page by page: forwards (`first`/`after`) or backwards (`last`/`before`).
+async fn walk_one_way(app: &TestApp, order: &Value, size: usize, forwards: bool) -> Vec<String> {
+    let (take, from, cursor, more, earlier) = if forwards {
+        (
+            "first",
+            "after",
+            "endCursor",
+            "hasNextPage",
+            "hasPreviousPage",
         )
-        .await;
-        forward.extend(ids(&p));
-        pages += 1;
-        assert_eq!(p["pageInfo"]["hasPreviousPage"], json!(pages > 1), "{p}");
-        if p["pageInfo"]["hasNextPage"] == json!(false) {
-            break;
-        }
-        after = p["pageInfo"]["endCursor"].clone();
-        assert!(pages < 100, "paging does not end");
-    }
-    let mut backward = Vec::new();
-    let mut before = Value::Null;
-    pages = 0;
-    loop {
-        let p = page(
-            app,
-            json!({ "last": size, "before": before, "order": order }),
+    } else {
+        (
+            "last",
+            "before",
+            "startCursor",
+            "hasPreviousPage",
+            "hasNextPage",
         )
-        .await;
-        let mut chunk = ids(&p);
-        chunk.extend(backward);
-        backward = chunk;
-        pages += 1;
-        assert_eq!(p["pageInfo"]["hasNextPage"], json!(pages > 1), "{p}");
-        if p["pageInfo"]["hasPreviousPage"] == json!(false) {
-            break;
+    };
+    let mut all = Vec::new();
+    let mut at = Value::Null;
+    for pages in 1..100 {
+        let p = page(app, json!({ take: size, from: at, "order": order })).await;
+        let chunk = ids(&p);
+        if forwards {
+            all.extend(chunk);
+        } else {
+            all.splice(0..0, chunk);
         }
-        before = p["pageInfo"]["startCursor"].clone();
-        assert!(pages < 100, "paging does not end");
+        assert_eq!(p["pageInfo"][earlier], json!(pages > 1), "{p}");
+        if p["pageInfo"][more] == json!(false) {
+            return all;
+        }
+        at = p["pageInfo"][cursor].clone();
     }
-    (forward, backward)
+    panic!("paging does not end");
 }
 
 async fn every_order_pages_without_loss_or_repeat(app: TestApp) {

@@ -1,8 +1,7 @@
 //! Automatic persisted queries (async-graphql's extension): a client registers a document
 //! once, then sends only its SHA-256. Every check still applies to the stored document.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use conversation_graphql::app::AppOptions;
 use conversation_graphql::graphql::Limits;
 use serde_json::{json, Value};
@@ -18,68 +17,45 @@ fn persisted(query: &str) -> Value {
     json!({ "persistedQuery": { "version": 1, "sha256Hash": hash(query) } })
 }
 
+/// A request body: the document (if any) and the persisted-query hash of `hashed`.
+fn body(query: Option<&str>, hashed: &str) -> Value {
+    let mut body = json!({ "extensions": persisted(hashed) });
+    if let Some(query) = query {
+        body["query"] = json!(query);
+    }
+    body
+}
+
+/// `GET /graphql` with only the hash of `hashed`.
+fn get_by_hash(hashed: &str) -> axum::http::Request<axum::body::Body> {
+    let extensions = urlencode(&persisted(hashed).to_string());
+    get(
+        &format!("/graphql?extensions={extensions}"),
+        "application/json",
+    )
+}
+
 const LIST: &str = "query Count { conversations { totalCount } }";
 
 async fn register_then_send_only_the_hash(app: TestApp) {
     app.create(json!({})).await;
+    let count = |r: &Reply| r.body["data"]["conversations"]["totalCount"].clone();
     // Unknown hash: the client is told to send the document.
-    let r = app
-        .post(json!({ "extensions": persisted(LIST) }), None)
-        .await;
-    assert_eq!(
-        r.body["errors"][0]["message"], "PersistedQueryNotFound",
-        "{}",
-        r.body
-    );
+    let r = app.post(body(None, LIST), None).await;
+    let message = &r.body["errors"][0]["message"];
+    assert_eq!(message, "PersistedQueryNotFound", "{}", r.body);
     // Register (document + hash), then the hash alone works, by POST and by GET.
-    let r = app
-        .post(
-            json!({ "query": LIST, "extensions": persisted(LIST) }),
-            None,
-        )
-        .await;
-    assert_eq!(
-        r.body["data"]["conversations"]["totalCount"], 1,
-        "{}",
-        r.body
-    );
-    let r = app
-        .post(json!({ "extensions": persisted(LIST) }), None)
-        .await;
-    assert_eq!(
-        r.body["data"]["conversations"]["totalCount"], 1,
-        "{}",
-        r.body
-    );
-    let uri = format!(
-        "/graphql?extensions={}",
-        urlencode(&persisted(LIST).to_string())
-    );
-    let r = app
-        .send(
-            Request::get(uri)
-                .header("accept", "application/json")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    for sent in [body(Some(LIST), LIST), body(None, LIST)] {
+        let r = app.post(sent, None).await;
+        assert_eq!(count(&r), 1, "{}", r.body);
+    }
+    let r = app.send(get_by_hash(LIST)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.body["data"]["conversations"]["totalCount"], 1);
+    assert_eq!(count(&r), 1);
     // A hash that does not match the document is refused.
-    let r = app
-        .post(
-            json!({ "query": LIST, "extensions": persisted("{ __typename }") }),
-            None,
-        )
-        .await;
-    assert!(
-        r.body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("sha"),
-        "{}",
-        r.body
-    );
+    let r = app.post(body(Some(LIST), "{ __typename }"), None).await;
+    let message = r.body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("sha"), "{}", r.body);
     assert!(r.body.get("data").is_none());
 }
 
@@ -89,24 +65,9 @@ async fn a_hash_is_no_way_around_the_rules(app: TestApp) {
     // still refused when its hash comes over GET.
     let missing =
         "mutation { deleteConversation(id: \"00000000-0000-4000-8000-000000000000\") { id } }";
-    app.post(
-        json!({ "query": missing, "extensions": persisted(missing) }),
-        None,
-    )
-    .await;
+    app.post(body(Some(missing), missing), None).await;
     let before = app.snapshot().await;
-    let uri = format!(
-        "/graphql?extensions={}",
-        urlencode(&persisted(missing).to_string())
-    );
-    let r = app
-        .send(
-            Request::get(uri)
-                .header("accept", "application/json")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let r = app.send(get_by_hash(missing)).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.body);
     assert_eq!(r.headers.get("allow").unwrap(), "POST");
     assert_eq!(app.snapshot().await, before);
@@ -124,35 +85,19 @@ fn tight() -> AppOptions {
 
 async fn persisted_documents_obey_the_limits(app: TestApp) {
     let deep = "{ conversations { edges { node { self { type } } } } }";
-    let r = app
-        .post(
-            json!({ "query": deep, "extensions": persisted(deep) }),
-            Some("application/graphql-response+json"),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        r.body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
-        "{}",
-        r.body
-    );
-    // Sending only the hash later is refused the same way, every time.
-    let r = app
-        .post(json!({ "extensions": persisted(deep) }), None)
-        .await;
-    assert_eq!(
-        r.body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
-        "{}",
-        r.body
-    );
+    // Refused when registered, and when only the hash comes later.
+    let gql_json = Some("application/graphql-response+json");
+    for (sent, accept) in [(body(Some(deep), deep), gql_json), (body(None, deep), None)] {
+        let r = app.post(sent, accept).await;
+        let code = &r.body["errors"][0]["extensions"]["code"];
+        assert_eq!(code, "QUERY_TOO_COMPLEX", "{}", r.body);
+        if accept.is_some() {
+            assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        }
+    }
 }
 
-crate::backend_tests!(
-    register_then_send_only_the_hash,
-    a_hash_is_no_way_around_the_rules
-);
-
-mod limited {
-    use super::*;
-    crate::backend_tests!(options = tight; persisted_documents_obey_the_limits);
+crate::backend_tests! {
+    register_then_send_only_the_hash, a_hash_is_no_way_around_the_rules;
+    mod limited(tight): persisted_documents_obey_the_limits;
 }

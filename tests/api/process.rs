@@ -1,145 +1,66 @@
 //! The binary as a newcomer runs it: start-up rules, the `token` subcommand, serving on
 //! port 0, graceful shutdown on SIGTERM.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use conversation_graphql::auth::{Role, Verifier};
+use serde_json::json;
 
-use crate::support::{http_post, ServerProcess};
+use crate::support::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_conversation-graphql");
-
-fn command() -> Command {
-    let mut cmd = Command::new(BIN);
-    for var in [
-        "JWT_SECRET",
-        "JWT_PUBLIC_KEY",
-        "DATABASE_URL",
-        "LISTEN",
-        "ALLOW_UNAUTHENTICATED",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
+async fn refuses_to_run_open_on_a_public_address() {
+    let file = SqliteFile::new("cg-proc");
+    let (ok, _, err) = run(command().args(["--listen", "0.0.0.0:0", "--database-url", &file.url]));
+    assert!(!ok);
+    assert!(err.contains("--allow-unauthenticated"), "{err}");
 }
 
-fn temp_db() -> (String, std::path::PathBuf) {
-    let path = std::env::temp_dir().join(format!("cg-proc-{}.db", uuid::Uuid::new_v4()));
-    (format!("sqlite://{}?mode=rwc", path.display()), path)
-}
-
-#[test]
-fn refuses_to_run_open_on_a_public_address() {
-    let (url, path) = temp_db();
-    let out = command()
-        .args(["--listen", "0.0.0.0:0", "--database-url", &url])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert!(text.contains("--allow-unauthenticated"), "{text}");
-    let _ = std::fs::remove_file(path);
-}
-
-#[test]
-fn token_subcommand_mints_a_token_the_server_accepts() {
+async fn token_subcommand_mints_a_token_the_server_accepts() {
     let secret = "a-secret-of-sixteen-bytes-or-more";
-    let customer = uuid::Uuid::new_v4();
-    let agent = uuid::Uuid::new_v4();
-    let out = command()
-        .env("JWT_SECRET", secret)
-        .args([
-            "token",
-            "--customer-id",
-            &customer.to_string(),
-            "--role",
-            "agent",
-        ])
-        .args(["--agent-id", &agent.to_string(), "--ttl", "5m"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap();
+    let customer = uuid::Uuid::new_v4().to_string();
+    let agent = uuid::Uuid::new_v4().to_string();
+    let token = |role: &str, agent: Option<&str>, secret: Option<&str>| {
+        let mut cmd = command();
+        cmd.args(["token", "--customer-id", &customer, "--role", role]);
+        if let Some(agent) = agent {
+            cmd.args(["--agent-id", agent, "--ttl", "5m"]);
+        }
+        if let Some(secret) = secret {
+            cmd.env("JWT_SECRET", secret);
+        }
+        run(&mut cmd)
+    };
+    let (ok, token_text, err) = token("agent", Some(&agent), Some(secret));
+    assert!(ok, "{err}");
     let caller = Verifier::hs256(secret.as_bytes())
         .unwrap()
-        .verify(token.trim())
+        .verify(token_text.trim())
         .unwrap();
     assert_eq!(caller.role, Role::Agent);
-    assert_eq!(caller.customer_id, customer);
-    assert_eq!(caller.agent_id, Some(agent));
+    assert_eq!(caller.customer_id.to_string(), customer);
+    assert_eq!(caller.agent_id.map(|a| a.to_string()), Some(agent));
 
     // An agent token needs --agent-id; no secret, no token.
-    let out = command()
-        .env("JWT_SECRET", secret)
-        .args([
-            "token",
-            "--customer-id",
-            &customer.to_string(),
-            "--role",
-            "agent",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let out = command()
-        .args([
-            "token",
-            "--customer-id",
-            &customer.to_string(),
-            "--role",
-            "admin",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    assert!(!token("agent", None, Some(secret)).0);
+    assert!(!token("admin", None, None).0);
 }
 
-#[tokio::test]
 async fn serves_on_port_zero_and_stops_on_sigterm() {
-    let (url, path) = temp_db();
-    let mut server = ServerProcess::start(&["--database-url", &url], &[]);
-    let (status, body) = http_post(
-        server.addr,
-        &serde_json::json!({ "query": "{ conversations { totalCount } }" }),
-        None,
-    )
-    .await;
+    let file = SqliteFile::new("cg-proc");
+    let mut server = ServerProcess::start(&["--database-url", &file.url], &[]);
+    let query = json!({ "query": "{ conversations { totalCount } }" });
+    let (status, body) = http_post(server.addr, &query, None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["conversations"]["totalCount"], 0);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = server.child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = server.terminate().await;
     assert!(exit.success(), "a graceful stop exits 0: {exit:?}");
     assert!(server.logged("shutdown signal received"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }
 
-#[tokio::test]
 async fn json_logs_on_request() {
-    let (url, path) = temp_db();
-    let server = ServerProcess::start(&["--database-url", &url, "--log-format", "json"], &[]);
+    let file = SqliteFile::new("cg-proc");
+    let server = ServerProcess::start(&["--database-url", &file.url, "--log-format", "json"], &[]);
     let lines = server.logs.lock().unwrap().clone();
     assert!(!lines.is_empty());
     for line in &lines {
@@ -150,39 +71,27 @@ async fn json_logs_on_request() {
             "{line}"
         );
     }
-    drop(server);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }
 
-#[tokio::test]
+/// An open subscription does not keep the process alive past the grace period, and the
+/// client sees its socket end.
 async fn sigterm_stops_the_server_with_open_subscriptions() {
-    let (url, path) = temp_db();
-    let mut server =
-        ServerProcess::start(&["--database-url", &url, "--shutdown-grace-secs", "1"], &[]);
-    let mut client = crate::ws_client::WsClient::init(server.addr, serde_json::json!({})).await;
-    client
-        .subscribe("1", crate::subscriptions::EVENTS, serde_json::json!({}))
-        .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let started = Instant::now();
-    Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    let exit = loop {
-        if let Some(exit) = server.child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "still running");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let file = SqliteFile::new("cg-proc");
+    let args = ["--database-url", &file.url, "--shutdown-grace-secs", "1"];
+    let mut server = ServerProcess::start(&args, &[]);
+    let mut client = WsClient::init(server.addr, json!({})).await;
+    client.subscribe("1", EVENTS, json!({})).await;
+    server.wait_for_subscribers(1).await;
+    let exit = server.terminate().await;
     assert!(exit.success(), "{exit:?}");
-    // An open subscription does not keep the process alive, and the client sees it end.
-    assert!(started.elapsed() < Duration::from_secs(5));
     client.ended(Duration::from_secs(5)).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+}
+
+crate::backend_tests! {
+    standalone:
+        refuses_to_run_open_on_a_public_address,
+        token_subcommand_mints_a_token_the_server_accepts,
+        serves_on_port_zero_and_stops_on_sigterm,
+        json_logs_on_request,
+        sigterm_stops_the_server_with_open_subscriptions;
 }

@@ -247,10 +247,10 @@ async fn rows_written_around_the_server(app: TestApp) {
     assert_eq!(found(&app, "21234", Value::Null).await, vec!["Via the API"]);
 }
 
-crate::backend_tests!(
+crate::backend_tests! {
     every_searched_field,
     phone_numbers_as_typed,
     search_and_filter,
     search_length_limits,
     rows_written_around_the_server,
-);
+}

@@ -1,52 +1,27 @@
 //! Live updates: `conversationEvents` over WebSocket, in one process (SQLite, and PostgreSQL
 //! through LISTEN/NOTIFY). The two-process PostgreSQL tests are in `replicas`.
+//!
+//! Each test waits until its subscriptions are registered before it writes. Where nothing may
+//! arrive, the test makes a write that must arrive and checks that it is the next event.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::auth::{mint_hs256, Caller, Role, Verifier};
-use conversation_graphql::events::{Event, EventKind};
+use conversation_graphql::auth::{Role, Verifier};
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::support::*;
-use crate::ws_client::{Ended, WsClient};
-
-pub const EVENTS: &str = "subscription($f: ConversationFilter, $k: [ConversationEventKind!]) {
-  conversationEvents(filter: $f, kinds: $k) { kind at conversation { id name type tmDelete customerId } }
-}";
-
-const SECOND: Duration = Duration::from_secs(1);
-
-async fn expect_event(client: &mut WsClient, kind: &str, id: &Value) -> Value {
-    let started = Instant::now();
-    let payload = client
-        .next_event(Duration::from_secs(5))
-        .await
-        .unwrap_or_else(|| panic!("no {kind} event"));
-    assert!(started.elapsed() < SECOND, "delivered within 1 s");
-    let event = &payload["data"]["conversationEvents"];
-    assert_eq!(event["kind"], kind, "{payload}");
-    assert_eq!(&event["conversation"]["id"], id, "{payload}");
-    assert!(event["at"].as_str().unwrap().ends_with('Z'));
-    event.clone()
-}
-
-async fn no_event(client: &mut WsClient) {
-    if let Some(p) = client.next_event(Duration::from_millis(300)).await {
-        panic!("unexpected event {p}");
-    }
-}
 
 async fn every_kind_arrives(app: TestApp) {
     let addr = app.serve_http().await;
     let mut client = WsClient::init(addr, json!({})).await;
     client.subscribe("1", EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_for_subscribers(1).await;
 
     let created = app.create(json!({ "name": "live" })).await;
     let id = &created["id"];
-    let e = expect_event(&mut client, "CREATED", id).await;
+    let e = client.expect_event("CREATED", id).await;
     assert_eq!(e["conversation"]["name"], "live");
 
     app.data(
@@ -54,66 +29,57 @@ async fn every_kind_arrives(app: TestApp) {
         json!({ "id": id }),
     )
     .await;
-    let e = expect_event(&mut client, "UPDATED", id).await;
+    let e = client.expect_event("UPDATED", id).await;
     assert_eq!(e["conversation"]["name"], "renamed");
 
-    let del = "mutation($id: UUID!) { deleteConversation(id: $id) { id } }";
-    app.data(del, json!({ "id": id })).await;
-    let e = expect_event(&mut client, "DELETED", id).await;
+    app.data(DELETE, json!({ "id": id })).await;
+    let e = client.expect_event("DELETED", id).await;
     assert!(e["conversation"]["tmDelete"].is_string());
-    // Deleting again changes nothing, so nothing is published.
-    app.data(del, json!({ "id": id })).await;
-    no_event(&mut client).await;
-
-    app.data(
-        "mutation($id: UUID!) { restoreConversation(id: $id) { id } }",
-        json!({ "id": id }),
-    )
-    .await;
-    let e = expect_event(&mut client, "RESTORED", id).await;
+    // Deleting again changes nothing, so nothing is published: the next event is the restore.
+    app.data(DELETE, json!({ "id": id })).await;
+    app.data(RESTORE, json!({ "id": id })).await;
+    let e = client.expect_event("RESTORED", id).await;
     assert_eq!(e["conversation"]["tmDelete"], json!(null));
 
-    // A failed mutation publishes nothing.
-    app.error(del, json!({ "id": uuid::Uuid::new_v4() })).await;
-    no_event(&mut client).await;
+    // A failed mutation publishes nothing: the next event is the next create.
+    app.error(DELETE, json!({ "id": uuid::Uuid::new_v4() }))
+        .await;
+    let next = app.create(json!({})).await;
+    client.expect_event("CREATED", &next["id"]).await;
 }
 
 async fn filters_and_kinds_narrow(app: TestApp) {
     let addr = app.serve_http().await;
     let mut client = WsClient::init(addr, json!({})).await;
+    let vip_line = json!({ "type": { "eq": "LINE" }, "name": { "contains": "VIP" } });
     client
-        .subscribe("1", EVENTS, json!({ "f": { "type": { "eq": "LINE" }, "name": { "contains": "VIP" } }, "k": ["UPDATED", "CREATED"] }))
+        .subscribe(
+            "1",
+            EVENTS,
+            json!({ "f": vip_line, "k": ["UPDATED", "CREATED"] }),
+        )
         .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_for_subscribers(1).await;
+    // Not LINE: nothing; the next event is the LINE one.
     let message = app.create(json!({ "name": "vip sms" })).await;
-    no_event(&mut client).await;
     let line = app
         .create(json!({ "name": "a vip chat", "type": "LINE" }))
         .await;
-    expect_event(&mut client, "CREATED", &line["id"]).await;
+    client.expect_event("CREATED", &line["id"]).await;
     let rename = "mutation($id: UUID!, $n: String) { updateConversation(id: $id, input: { name: $n }) { id } }";
     app.data(rename, json!({ "id": message["id"], "n": "VIP sms 2" }))
         .await;
-    no_event(&mut client).await;
     app.data(rename, json!({ "id": line["id"], "n": "VIP chat 2" }))
         .await;
-    expect_event(&mut client, "UPDATED", &line["id"]).await;
-    // Not a wanted kind.
-    app.data(
-        "mutation($id: UUID!) { deleteConversation(id: $id) { id } }",
-        json!({ "id": line["id"] }),
-    )
-    .await;
-    no_event(&mut client).await;
-    // Renamed out of the filter: the filter applies after the change.
-    app.data(
-        "mutation($id: UUID!) { restoreConversation(id: $id) { id } }",
-        json!({ "id": line["id"] }),
-    )
-    .await;
+    client.expect_event("UPDATED", &line["id"]).await;
+    // Kinds not asked for, and a rename out of the filter (it applies after the change): none
+    // of them arrives before the next VIP LINE conversation.
+    app.data(DELETE, json!({ "id": line["id"] })).await;
+    app.data(RESTORE, json!({ "id": line["id"] })).await;
     app.data(rename, json!({ "id": line["id"], "n": "plain" }))
         .await;
-    no_event(&mut client).await;
+    let last = app.create(json!({ "name": "VIP", "type": "LINE" })).await;
+    client.expect_event("CREATED", &last["id"]).await;
 }
 
 async fn bad_subscriptions_are_errors(app: TestApp) {
@@ -125,7 +91,7 @@ async fn bad_subscriptions_are_errors(app: TestApp) {
         deep = json!({ "not": deep });
     }
     client.subscribe("1", EVENTS, json!({ "f": deep })).await;
-    let msg = client.next_message(Duration::from_secs(5)).await.unwrap();
+    let msg = client.next_message().await;
     let errors = if msg["type"] == "error" {
         msg["payload"].clone()
     } else {
@@ -144,14 +110,14 @@ async fn bad_subscriptions_are_errors(app: TestApp) {
     legacy
         .send(json!({ "type": "connection_init", "payload": {} }))
         .await;
-    let ack = legacy.next_message(Duration::from_secs(5)).await.unwrap();
+    let ack = legacy.next_message().await;
     assert_eq!(ack["type"], "connection_ack");
     legacy
         .send(json!({ "id": "1", "type": "start", "payload": { "query": EVENTS } }))
         .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_for_subscribers(1).await;
     let c = app.create(json!({})).await;
-    let msg = legacy.next_message(Duration::from_secs(5)).await.unwrap();
+    let msg = legacy.next_message().await;
     assert_eq!(msg["type"], "data", "{msg}");
     assert_eq!(
         msg["payload"]["data"]["conversationEvents"]["conversation"]["id"],
@@ -160,8 +126,6 @@ async fn bad_subscriptions_are_errors(app: TestApp) {
 }
 
 const SECRET: &[u8] = b"subscription-secret-0123456789";
-const CUST_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
-const CUST_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 
 fn token(role: Role, customer: &str, agent: Option<&str>) -> String {
     bearer_for(SECRET, role, customer, agent)
@@ -177,37 +141,31 @@ fn auth_options() -> AppOptions {
 async fn tenant_scoping_and_bad_tokens(mut app: TestApp) {
     let addr = app.serve_http().await;
     app.as_caller(&token(Role::SuperAdmin, CUST_A, None));
-    let mut admin_a = WsClient::init(
-        addr,
-        json!({ "Authorization": token(Role::Admin, CUST_A, None) }),
-    )
-    .await;
+    let admin = json!({ "Authorization": token(Role::Admin, CUST_A, None) });
+    let mut admin_a = WsClient::init(addr, admin).await;
     admin_a.subscribe("1", EVENTS, json!({})).await;
-    let agent = "11111111-0000-4000-8000-00000000a001";
-    let mut agent_a = WsClient::init(
-        addr,
-        json!({ "headers": { "Authorization": token(Role::Agent, CUST_A, Some(agent)) } }),
-    )
-    .await;
+    let agent =
+        json!({ "headers": { "Authorization": token(Role::Agent, CUST_A, Some(AGENT_1)) } });
+    let mut agent_a = WsClient::init(addr, agent).await;
     agent_a.subscribe("1", EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_for_subscribers(2).await;
 
-    let b = app.create(json!({ "customerId": CUST_B })).await;
-    no_event(&mut admin_a).await;
+    // Each one's next event is the first it may see: customer B's is nobody's here, and the
+    // agent sees only its own.
+    app.create(json!({ "customerId": CUST_B })).await;
     let a = app.create(json!({ "customerId": CUST_A })).await;
-    expect_event(&mut admin_a, "CREATED", &a["id"]).await;
-    no_event(&mut agent_a).await; // not its conversation
+    admin_a.expect_event("CREATED", &a["id"]).await;
     let mine = app
-        .create(json!({ "customerId": CUST_A, "ownerId": agent }))
+        .create(json!({ "customerId": CUST_A, "ownerId": AGENT_1 }))
         .await;
-    expect_event(&mut admin_a, "CREATED", &mine["id"]).await;
-    expect_event(&mut agent_a, "CREATED", &mine["id"]).await;
-    let _ = b;
+    admin_a.expect_event("CREATED", &mine["id"]).await;
+    agent_a.expect_event("CREATED", &mine["id"]).await;
 
+    let other_key = bearer_for(b"another-secret-0123456789", Role::SuperAdmin, CUST_A, None);
     for payload in [
         json!({}),
         json!({ "Authorization": "Bearer garbage" }),
-        json!({ "Authorization": format!("Bearer {}", mint_hs256(b"another-secret-0123456789", &Caller { role: Role::SuperAdmin, customer_id: CUST_A.parse().unwrap(), agent_id: None }, Duration::from_secs(60)).unwrap()) }),
+        json!({ "Authorization": other_key }),
     ] {
         let mut client = WsClient::connect(addr, "graphql-transport-ws").await;
         client
@@ -231,85 +189,67 @@ fn slow_options() -> AppOptions {
 
 /// A subscriber that stops reading is dropped; another keeps receiving every event.
 async fn stalled_subscriber_is_dropped(app: TestApp) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
     let addr = app.serve_http().await;
-    // The stalled client: a tiny receive buffer so the server's writes block soon.
+    // The stalled client: a tiny receive buffer so the server's writes block soon; it asks for
+    // each conversation's detail, which the writes below make big.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(addr).await.unwrap();
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
-            "ws://{addr}/graphql/ws"
-        ))
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
+    let request = upgrade_request(addr, "graphql-transport-ws");
     let (mut stalled, _) = tokio_tungstenite::client_async(request, stream)
         .await
         .unwrap();
-    use futures_util::SinkExt;
-    use tokio_tungstenite::tungstenite::Message;
+    let text = |v: serde_json::Value| Message::Text(v.to_string().into());
     stalled
-        .send(Message::Text(
-            json!({ "type": "connection_init" }).to_string().into(),
+        .send(text(json!({ "type": "connection_init" })))
+        .await
+        .unwrap();
+    let ack = stalled.next().await;
+    assert!(matches!(ack, Some(Ok(Message::Text(_)))), "{ack:?}");
+    let query = "subscription { conversationEvents { conversation { id detail } } }";
+    stalled
+        .send(text(
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }),
         ))
         .await
         .unwrap();
-    let _ack = stalled.next().await;
-    stalled
-        .send(Message::Text(
-            json!({ "id": "1", "type": "subscribe", "payload": { "query": EVENTS } })
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
-
     let mut reader = WsClient::init(addr, json!({})).await;
     reader.subscribe("1", EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.wait_for_subscribers(2).await;
 
-    // Events with a big name (still under PostgreSQL's NOTIFY limit), published straight into
-    // the bus as a mutation does: ~9 MB, more than the socket buffers hold.
-    let total = 1500;
-    let mut sent = Vec::new();
+    // 600 creates with a 16 kB detail: ~10 MB for the stalled one, more than the socket
+    // buffers hold.
+    let total = 600;
     let reading = tokio::spawn(async move {
         let mut got = Vec::new();
         while got.len() < total {
-            match reader.next_event(Duration::from_secs(10)).await {
-                Some(p) => got.push(
-                    p["data"]["conversationEvents"]["conversation"]["id"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                ),
-                None => break,
-            }
+            let p = reader.next_event().await;
+            let id = &p["data"]["conversationEvents"]["conversation"]["id"];
+            got.push(id.as_str().unwrap().to_owned());
         }
-        got
+        (got, reader)
     });
-    for i in 0..total {
-        let c = sample_conversation(&format!("{i}:{}", "x".repeat(6_000)));
-        sent.push(c.id.to_string());
-        app.state
-            .events
-            .publish(Event::now(EventKind::Created, c))
-            .await;
-        if i % 50 == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    let detail = "😀".repeat(4096);
+    let mut sent = Vec::new();
+    for _ in 0..total {
+        let c = app.create(json!({ "detail": detail })).await;
+        sent.push(c["id"].as_str().unwrap().to_owned());
     }
-    let got = reading.await.unwrap();
+    let (got, _reader) = reading.await.unwrap();
     assert_eq!(
         got, sent,
         "the reading subscriber got every event, in order"
     );
 
-    // Keep not reading for longer than the server's write timeout.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    // The stalled one was disconnected: draining it ends in a dropped connection.
-    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+    // The server gives up on the stalled one once a write has waited 500 ms.
+    wait_until("the stalled subscription is dropped", || async {
+        app.state.events.subscriber_count() == 1
+    })
+    .await;
+    // Draining it ends in a dropped connection, short of every event.
+    let drained = tokio::time::timeout(DEADLINE, async {
         let mut n = 0;
         while let Some(Ok(m)) = stalled.next().await {
             if matches!(m, Message::Close(_)) {
@@ -324,17 +264,6 @@ async fn stalled_subscriber_is_dropped(app: TestApp) {
     assert!(drained < total, "it did not get every event ({drained})");
 }
 
-fn sample_conversation(name: &str) -> conversation_graphql::domain::Conversation {
-    serde_json::from_value(json!({
-        "id": uuid::Uuid::new_v4(), "customer_id": CUSTOMER, "account_id": ACCOUNT,
-        "name": name, "type": "message", "dialog_id": "+673802",
-        "tm_create": "2022-06-23T05:05:40.950834Z",
-        "self": { "type": "tel", "target": "+14703298699" },
-        "peer": { "type": "tel", "target": "+673802" },
-    }))
-    .unwrap()
-}
-
 fn tiny_buffer() -> AppOptions {
     AppOptions {
         event_buffer: 2,
@@ -344,51 +273,41 @@ fn tiny_buffer() -> AppOptions {
 
 /// A subscription that falls behind the buffer gets SUBSCRIBER_TOO_SLOW and ends.
 async fn lagging_subscription_gets_an_error(app: TestApp) {
+    // A subscription in process that nobody polls while the events come.
     let request = async_graphql::Request::new("subscription { conversationEvents { kind } }")
         .data(conversation_graphql::auth::Access::Open);
     let mut stream = app.state.api.subscriptions.execute_stream(request);
-    // Start the subscription, then publish more than the buffer holds before reading.
-    let first = tokio::time::timeout(Duration::from_millis(200), stream.next()).await;
-    assert!(first.is_err(), "nothing yet");
-    for _ in 0..5 {
-        app.state
-            .events
-            .publish(Event::now(EventKind::Created, sample_conversation("")))
-            .await;
+    tokio::select! {
+        item = stream.next() => panic!("an event before any write: {item:?}"),
+        () = app.wait_for_subscribers(1) => {}
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let response = tokio::time::timeout(Duration::from_secs(5), stream.next())
+    // A subscriber that keeps up: once it has every event, so has the buffer.
+    let addr = app.serve_http().await;
+    let mut reader = WsClient::init(addr, json!({})).await;
+    reader.subscribe("1", EVENTS, json!({})).await;
+    app.wait_for_subscribers(2).await;
+    for _ in 0..5 {
+        let c = app.create(json!({})).await;
+        reader.expect_event("CREATED", &c["id"]).await;
+    }
+    let response = tokio::time::timeout(DEADLINE, stream.next())
         .await
-        .unwrap()
-        .unwrap();
+        .expect("an answer")
+        .expect("an error, not the end");
     let body = serde_json::to_value(&response).unwrap();
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "SUBSCRIBER_TOO_SLOW",
         "{body}"
     );
-    let end = tokio::time::timeout(Duration::from_secs(5), stream.next())
+    let end = tokio::time::timeout(DEADLINE, stream.next())
         .await
-        .unwrap();
+        .expect("the stream ends");
     assert!(end.is_none(), "the stream ended");
 }
 
-crate::backend_tests!(
-    every_kind_arrives,
-    filters_and_kinds_narrow,
-    bad_subscriptions_are_errors
-);
-
-mod auth {
-    use super::*;
-    crate::backend_tests!(options = auth_options; tenant_scoping_and_bad_tokens);
-}
-
-mod slow {
-    use super::*;
-    crate::backend_tests!(options = slow_options; stalled_subscriber_is_dropped);
-}
-
-mod lag {
-    use super::*;
-    crate::backend_tests!(options = tiny_buffer; lagging_subscription_gets_an_error);
+crate::backend_tests! {
+    every_kind_arrives, filters_and_kinds_narrow, bad_subscriptions_are_errors;
+    mod auth(auth_options): tenant_scoping_and_bad_tokens;
+    mod slow(slow_options): stalled_subscriber_is_dropped;
+    mod lag(tiny_buffer): lagging_subscription_gets_an_error;
 }
