@@ -262,6 +262,10 @@ impl MigrationTrait for Migration {
                     ),
                 )
                 .await?;
+                // The planner estimates a search from the statistics of the indexed
+                // expression, which only ANALYZE gathers (a new index does not trigger
+                // autovacuum): without them it guesses, and may scan for a rare number.
+                conn.execute_unprepared("ANALYZE conversations").await?;
             }
             DbBackend::Sqlite => sqlite_search(conn).await?,
             _ => {}

@@ -51,10 +51,11 @@ pub(super) fn most_groups(group_by: &[async_graphql::Value]) -> Option<usize> {
     GroupBy::most_groups(&distinct(&fields))
 }
 
-/// Conversations that share the values of the grouped-by fields. Those fields are set (except
-/// `ownerId` for the unassigned group, which is `null`); the others are `null`.
+/// One group of `conversationCounts`.
 pub struct ConversationGroup(counts::Group);
 
+/// Conversations that share the values of the grouped-by fields. Those fields are set (except
+/// `ownerId` for the unassigned group, which is `null`); the others are `null`.
 #[Object]
 impl ConversationGroup {
     /// How many conversations are in the group.
@@ -90,9 +91,10 @@ impl ConversationGroup {
     }
 }
 
-/// How many conversations match, in all and by group.
+/// The answer of `conversationCounts`.
 pub struct ConversationCounts(pub counts::Counts);
 
+/// How many conversations match, in all and by group.
 #[Object]
 impl ConversationCounts {
     /// All matching conversations.
