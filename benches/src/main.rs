@@ -439,38 +439,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
         )
     });
 
-    let q_f = "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id tmCreate } }".to_string();
-    scenario!("(f) createConversation", server.addr, move |c, i| {
-        Req::graphql(
-            &q_f,
-            json!({ "input": {
-        "customerId": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64),
-        "accountId": "a1b2c3d4-e5f6-4890-abcd-ef1234567890",
-        "name": format!("Bench {c}-{i}"),
-        "type": "MESSAGE",
-        "dialogId": "+14705550100",
-        "self": { "type": "TEL", "target": "+1 (470) 555-0100" },
-        "peer": { "type": "TEL", "target": format!("+1470{:07}", i % 10_000_000) },
-    } }),
-        )
-    });
-
-    let q_g = format!("query($c: UUID!) {{ conversations(filter: {{ customerId: {{ eq: $c }} }}, first: 20) {{ totalCount nodes {{ {NODE} }} }} }}");
-    scenario!("(g) (b) with totalCount", server.addr, move |c, i| {
-        Req::graphql(
-            &q_g,
-            json!({ "c": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64) }),
-        )
-    });
-    let s = sample.clone();
-    let q_g2 = format!("query($id: UUID!) {{ conversation(id: $id) {{ {NODE} }} all: conversations(first: 1) {{ totalCount }} }}");
-    scenario!(
-        "(g) (a) with totalCount of all rows",
-        server.addr,
-        move |c, i| Req::graphql(&q_g2, json!({ "id": s.ids[pick(c, i, s.ids.len())] }))
-    );
-
-    // Dashboard reads, compared with (d) on the same run.
+    // Dashboard reads, compared with (d) on the same run; before (f), whose new rows would
+    // otherwise be the newest of all and none of them a match for (j).
     let q_h = "query($c: UUID!) { conversationCounts(filter: { customerId: { eq: $c } }, groupBy: [TYPE, OWNER_ID]) { total truncated groups { count type ownerId } } }".to_string();
     scenario!(
         "(h) conversationCounts(customerId eq, groupBy [TYPE, OWNER_ID])",
@@ -507,6 +477,37 @@ async fn run(args: RunArgs) -> Result<(), String> {
                 json!({ "s": seed::WORDS[pick(c, i, seed::WORDS.len())].to_lowercase() }),
             )
         }
+    );
+
+    let q_f = "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id tmCreate } }".to_string();
+    scenario!("(f) createConversation", server.addr, move |c, i| {
+        Req::graphql(
+            &q_f,
+            json!({ "input": {
+        "customerId": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64),
+        "accountId": "a1b2c3d4-e5f6-4890-abcd-ef1234567890",
+        "name": format!("Bench {c}-{i}"),
+        "type": "MESSAGE",
+        "dialogId": "+14705550100",
+        "self": { "type": "TEL", "target": "+1 (470) 555-0100" },
+        "peer": { "type": "TEL", "target": format!("+1470{:07}", i % 10_000_000) },
+    } }),
+        )
+    });
+
+    let q_g = format!("query($c: UUID!) {{ conversations(filter: {{ customerId: {{ eq: $c }} }}, first: 20) {{ totalCount nodes {{ {NODE} }} }} }}");
+    scenario!("(g) (b) with totalCount", server.addr, move |c, i| {
+        Req::graphql(
+            &q_g,
+            json!({ "c": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64) }),
+        )
+    });
+    let s = sample.clone();
+    let q_g2 = format!("query($id: UUID!) {{ conversation(id: $id) {{ {NODE} }} all: conversations(first: 1) {{ totalCount }} }}");
+    scenario!(
+        "(g) (a) with totalCount of all rows",
+        server.addr,
+        move |c, i| Req::graphql(&q_g2, json!({ "id": s.ids[pick(c, i, s.ids.len())] }))
     );
 
     let (peak, now) = server.rss_mb();

@@ -14,7 +14,8 @@ mod m20261201_000004_dashboard_reads;
 /// them the same way for the indexes to serve them.
 pub mod dashboard {
     pub use super::m20261201_000004_dashboard_reads::{
-        phone_form, search_document, sqlite_search_text, DIALABLE_COLUMNS, SEARCHED_COLUMNS,
+        phone_form, search_digits, search_document, sqlite_search_text, DIALABLE_COLUMNS,
+        DIGIT_GRAM, DIGIT_GRAMS_FUNCTION, SEARCHED_COLUMNS,
     };
 }
 

@@ -7,7 +7,9 @@
 //!   stay index lookups. PostgreSQL and SQLite index the expression; MySQL/MariaDB index a
 //!   virtual generated column `<column>_phone` (MariaDB has no expression indexes).
 //! - Search: on PostgreSQL a `pg_trgm` GIN index over the [`search_document`] (the extension
-//!   is created here; it ships with PostgreSQL, and managed services allow it); on SQLite an
+//!   is created here; it ships with PostgreSQL, and managed services allow it), and a GIN index
+//!   over the 5-character grams of its digits ([`search_digits`], [`DIGIT_GRAMS_FUNCTION`]) for
+//!   typed numbers, whose trigrams are too common to narrow much; on SQLite an
 //!   FTS5 trigram table `conversations_search` kept by triggers (see [`sqlite_search_text`]).
 //!   MySQL/MariaDB have no substring index: searches there read the rows.
 //!
@@ -46,6 +48,16 @@ pub const SEARCHED_COLUMNS: [&str; 7] = [
 
 const GROUPS_INDEX: &str = "idx_conversations_customer_groups";
 const SEARCH_INDEX: &str = "idx_conversations_search";
+const DIGITS_INDEX: &str = "idx_conversations_search_digits";
+
+/// PostgreSQL: the function giving the distinct substrings of [`DIGIT_GRAM`] characters of a
+/// text, as an array.
+pub const DIGIT_GRAMS_FUNCTION: &str = "conversations_digit_grams";
+
+/// How many characters a digit gram has: a typed number of 5 or more digits is looked up by
+/// its grams, which are rare (10^5 of them), so the lookup reads few index entries; trigrams
+/// of digits (10^3) are each in a few percent of all rows.
+pub const DIGIT_GRAM: usize = 5;
 
 /// `text` with spaces, dashes, dots and parentheses removed, with built-in functions only.
 fn drop_separators(backend: DbBackend, text: &str) -> String {
@@ -69,13 +81,23 @@ pub fn phone_form(backend: DbBackend, column: &str) -> String {
     }
 }
 
-/// PostgreSQL: every searched column, lower-cased, concatenated, separators dropped. A field
-/// that contains the search (ignoring case; a dialable field's phone form contains a dialable
-/// search) makes this contain the search lower-cased without separators, so `LIKE` on it,
-/// served by the trigram index, narrows a search down before the exact per-field test.
+/// PostgreSQL: every searched column, concatenated. A field that contains a search (ignoring
+/// case) makes this contain it, so `ILIKE` on it, served by the trigram index (`pg_trgm`
+/// folds case itself), narrows a search down before the exact per-field test.
 pub fn search_document(backend: DbBackend) -> String {
-    let all = SEARCHED_COLUMNS.join(" || ");
-    drop_separators(backend, &format!("lower({all})"))
+    debug_assert_eq!(backend, DbBackend::Postgres);
+    format!("({})", SEARCHED_COLUMNS.join(" || "))
+}
+
+/// PostgreSQL: the digits and `+` signs of every searched column, concatenated. A field that
+/// contains a dialable search (its text, or its phone form) makes this contain the search's
+/// digits and `+` signs, so the grams of the one are among the grams of the other.
+pub fn search_digits(backend: DbBackend) -> String {
+    debug_assert_eq!(backend, DbBackend::Postgres);
+    format!(
+        "regexp_replace({}, '[^0-9+]', '', 'g')",
+        SEARCHED_COLUMNS.join(" || ")
+    )
 }
 
 /// SQLite: what the FTS5 trigram table holds for a row (`prefix` is `new.` or `old.` in the
@@ -220,6 +242,17 @@ async fn sqlite_search(conn: &SchemaManagerConnection<'_>) -> Result<(), DbErr> 
     Ok(())
 }
 
+/// Whether `ANALYZE` has been run on this SQLite database.
+async fn sqlite_has_statistics(conn: &SchemaManagerConnection<'_>) -> Result<bool, DbErr> {
+    Ok(conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
+        ))
+        .await?
+        .is_some())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     /// In one transaction on every backend: the SQLite search table and its triggers appear
@@ -262,12 +295,40 @@ impl MigrationTrait for Migration {
                     ),
                 )
                 .await?;
+                conn.execute_unprepared(&format!(
+                    "CREATE OR REPLACE FUNCTION {DIGIT_GRAMS_FUNCTION}(digits text) \
+                     RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ \
+                     SELECT coalesce(array_agg(DISTINCT substr(digits, i, {DIGIT_GRAM})), \
+                     '{{}}'::text[]) FROM generate_series(1, length(digits) - {}) AS i $$",
+                    DIGIT_GRAM - 1
+                ))
+                .await?;
+                create_index(
+                    conn,
+                    DIGITS_INDEX,
+                    &format!(
+                        "USING gin ({DIGIT_GRAMS_FUNCTION}({}))",
+                        search_digits(backend)
+                    ),
+                )
+                .await?;
                 // The planner estimates a search from the statistics of the indexed
                 // expression, which only ANALYZE gathers (a new index does not trigger
                 // autovacuum): without them it guesses, and may scan for a rare number.
                 conn.execute_unprepared("ANALYZE conversations").await?;
             }
-            DbBackend::Sqlite => sqlite_search(conn).await?,
+            DbBackend::Sqlite => {
+                sqlite_search(conn).await?;
+                // Where the planner has statistics for the other indexes, it needs them for
+                // the new ones too, or it takes them for far more selective than they are.
+                if sqlite_has_statistics(conn).await? {
+                    let mut new = vec![GROUPS_INDEX];
+                    new.extend(DIALABLE_COLUMNS.iter().map(|(_, index)| *index));
+                    for index in new {
+                        conn.execute_unprepared(&format!("ANALYZE {index}")).await?;
+                    }
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -279,7 +340,7 @@ impl MigrationTrait for Migration {
         let mut indexes = vec![GROUPS_INDEX];
         indexes.extend(DIALABLE_COLUMNS.iter().map(|(_, index)| *index));
         if backend == DbBackend::Postgres {
-            indexes.push(SEARCH_INDEX);
+            indexes.extend([SEARCH_INDEX, DIGITS_INDEX]);
         }
         for index in indexes {
             let sql = match backend {
@@ -296,6 +357,12 @@ impl MigrationTrait for Migration {
                     ))
                     .await?;
                 }
+            }
+            DbBackend::Postgres => {
+                conn.execute_unprepared(&format!(
+                    "DROP FUNCTION IF EXISTS {DIGIT_GRAMS_FUNCTION}(text)"
+                ))
+                .await?;
             }
             DbBackend::Sqlite => {
                 for sql in [

@@ -10,7 +10,7 @@ use sea_orm::{Condition, DbBackend, Value};
 use uuid::Uuid;
 
 use super::entity::column;
-use super::search;
+use super::search::{self, Narrowing};
 use super::value::time;
 use crate::domain::filter::{Cmp, Field, Predicate, Scalar, TextMatch};
 use crate::domain::NOT_YET_YEAR;
@@ -102,23 +102,28 @@ fn always(yes: bool) -> Expr {
 
 /// The SQL condition for `predicate` (custom SQL fragments use the backend's placeholders).
 pub(super) fn compile(predicate: &Predicate, backend: DbBackend) -> Condition {
+    compile_with(predicate, backend, &Narrowing::Index)
+}
+
+/// [`compile`], with a search narrowed down as `narrowing` says.
+pub(super) fn compile_with(
+    predicate: &Predicate,
+    backend: DbBackend,
+    narrowing: &Narrowing,
+) -> Condition {
+    let each = |parts: &[Predicate], c: Condition| {
+        parts
+            .iter()
+            .fold(c, |c, p| c.add(compile_with(p, backend, narrowing)))
+    };
     match predicate {
         Predicate::All => Condition::all(),
-        Predicate::And(parts) => parts
-            .iter()
-            .fold(Condition::all(), |c, p| c.add(compile(p, backend))),
-        Predicate::Or(parts) => {
-            if parts.is_empty() {
-                // OR of nothing is false.
-                Condition::all().add(always(false))
-            } else {
-                parts
-                    .iter()
-                    .fold(Condition::any(), |c, p| c.add(compile(p, backend)))
-            }
-        }
-        Predicate::Not(inner) => compile(inner, backend).not(),
-        Predicate::Search(s) => search::condition(s, backend),
+        Predicate::And(parts) => each(parts, Condition::all()),
+        // OR of nothing is false.
+        Predicate::Or(parts) if parts.is_empty() => Condition::all().add(always(false)),
+        Predicate::Or(parts) => each(parts, Condition::any()),
+        Predicate::Not(inner) => compile_with(inner, backend, narrowing).not(),
+        Predicate::Search(s) => search::condition(s, backend, narrowing),
         leaf => Condition::all().add(leaf_expr(leaf, backend)),
     }
 }

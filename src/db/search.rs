@@ -4,11 +4,11 @@
 
 use migration::dashboard;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{Condition, DbBackend, IdenStatic, Value};
+use sea_orm::{Condition, ConnectionTrait, DbBackend, DbErr, IdenStatic, Statement, Value};
 
 use super::entity::column;
-use super::filter::{compile, escape_like};
-use crate::domain::filter::{Field, TextMatch};
+use super::filter::{compile_with, escape_like};
+use crate::domain::filter::{Field, Predicate, TextMatch};
 use crate::domain::{phone_form, Dialable, Search};
 
 /// A dialable field's phone form (separators dropped), as indexed.
@@ -56,20 +56,93 @@ pub(super) fn phone_match(
 /// that looking them up stays cheap.
 const MAX_TRIGRAMS: usize = 12;
 
+/// How a search is narrowed down before its exact per-field test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Narrowing {
+    /// By the backend's index (see [`condition`]).
+    Index,
+    /// SQLite: the search with this text matches among these rows only (looked up in the FTS5
+    /// table beforehand by [`narrowing_for_a_page`]).
+    Rows { text: String, rowids: Vec<i64> },
+    /// Not at all: the exact test on each row the query visits.
+    Nothing,
+}
+
+/// Most candidate rows a page narrows a search to on SQLite. Beyond that many, reading the
+/// rows newest first finds a page of matches sooner than looking every candidate up.
+const MAX_CANDIDATES: usize = 5000;
+
+/// How to narrow the search in `filter` for one page. A page wants the first rows in its
+/// order: on SQLite the FTS5 table is asked how many candidates the search has (at most
+/// [`MAX_CANDIDATES`] + 1): few, and the page looks up those rows; many, and the page reads
+/// rows in its order (a common word is on the first page within a few hundred). Elsewhere
+/// the index serves both cases (the planner estimates from its statistics).
+pub(super) async fn narrowing_for_a_page<C: ConnectionTrait>(
+    db: &C,
+    filter: &Predicate,
+) -> Result<Narrowing, DbErr> {
+    let Some(search) = sole_search(filter) else {
+        return Ok(Narrowing::Index);
+    };
+    let Some(query) = fts_query_for(search) else {
+        return Ok(Narrowing::Index);
+    };
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(Narrowing::Index);
+    }
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT rowid FROM conversations_search WHERE conversations_search MATCH ? LIMIT ?",
+            [Value::from(query), Value::from(MAX_CANDIDATES as i64 + 1)],
+        ))
+        .await?;
+    if rows.len() > MAX_CANDIDATES {
+        return Ok(Narrowing::Nothing);
+    }
+    let rowids = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<Result<_, _>>()?;
+    Ok(Narrowing::Rows {
+        text: search.text().to_owned(),
+        rowids,
+    })
+}
+
+/// The one search in `predicate`, if it has exactly one.
+fn sole_search(predicate: &Predicate) -> Option<&Search> {
+    fn collect<'a>(p: &'a Predicate, out: &mut Vec<&'a Search>) {
+        match p {
+            Predicate::Search(s) => out.push(s),
+            Predicate::And(ps) | Predicate::Or(ps) => ps.iter().for_each(|p| collect(p, out)),
+            Predicate::Not(p) => collect(p, out),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    collect(predicate, &mut found);
+    match found.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
 /// The search condition: the exact per-field test ([`Search::any`]), narrowed first by an
 /// index where the backend has one (a necessary condition, so nothing is lost):
-/// - PostgreSQL: the trigram-indexed search document contains the text lower-cased without
-///   separators;
+/// - PostgreSQL: a dialable text of 5 or more digits: every 5-digit gram of it is among the
+///   indexed grams of the searched columns' digits; a dialable text with fewer digits is not
+///   narrowed (its phone form is not in the document, and it is common anyway); any other
+///   text of 3 or more characters: the trigram-indexed concatenation of the searched columns
+///   contains it, ignoring case (`ILIKE` lower-cases both sides as `LOWER` does);
 /// - SQLite: the FTS5 trigram table holds every trigram of the text without separators, when
-///   that text is ASCII (FTS5 folds case its own way; for ASCII it agrees with ours);
+///   that text is ASCII (FTS5 folds case its own way; for ASCII it agrees with ours) and has 3
+///   or more characters; or, for a page, the rows that lookup found ([`Narrowing::Rows`]);
 /// - MySQL/MariaDB: no index; the exact test alone.
-///
-/// A text with fewer than 3 characters left has no trigram and is not narrowed.
-pub(super) fn condition(search: &Search, backend: DbBackend) -> Condition {
-    let any = search
-        .any()
-        .iter()
-        .fold(Condition::any(), |c, p| c.add(compile(p, backend)));
+pub(super) fn condition(search: &Search, backend: DbBackend, narrowing: &Narrowing) -> Condition {
+    let any = search.any().iter().fold(Condition::any(), |c, p| {
+        c.add(compile_with(p, backend, narrowing))
+    });
     // PostgreSQL estimates each per-field `LIKE` at 0.5% and multiplies them with the
     // narrowing condition's (well estimated) share, so it expects far too few rows and plans
     // a common word as a parallel scan; an expression it cannot look into counts as 50%, and
@@ -80,28 +153,66 @@ pub(super) fn condition(search: &Search, backend: DbBackend) -> Condition {
         }
         _ => any,
     };
-    let key = phone_form(search.text());
-    if key.chars().count() < 3 {
-        return exact;
-    }
-    let narrowed = match backend {
-        DbBackend::Postgres => Some(Expr::cust_with_exprs(
-            format!(
-                "{} LIKE translate(lower($1), ' -.()', '') ESCAPE '!'",
-                dashboard::search_document(backend)
-            ),
-            [Expr::val(format!("%{}%", escape_like(search.text())))],
-        )),
-        DbBackend::Sqlite if key.is_ascii() => Some(Expr::cust_with_values(
-            "conversations.rowid IN (SELECT rowid FROM conversations_search \
-             WHERE conversations_search MATCH ?)",
-            [Value::from(fts_query(&key.to_ascii_lowercase()))],
-        )),
-        _ => None,
+    let narrowed = match narrowing {
+        Narrowing::Index => narrowing_by_index(search, backend),
+        Narrowing::Rows { text, rowids } if text == search.text() => {
+            let list = rowids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            Some(Expr::cust_with_values(
+                "conversations.rowid IN (SELECT value FROM json_each(?))",
+                [Value::from(format!("[{list}]"))],
+            ))
+        }
+        Narrowing::Rows { .. } => narrowing_by_index(search, backend),
+        Narrowing::Nothing => None,
     };
     match narrowed {
         Some(n) => Condition::all().add(n).add(exact),
         None => exact,
+    }
+}
+
+/// The FTS5 query for a search on SQLite, when the table can narrow it (ASCII, 3 or more
+/// characters without separators).
+fn fts_query_for(search: &Search) -> Option<String> {
+    let key = phone_form(search.text());
+    (key.is_ascii() && key.len() >= 3).then(|| fts_query(&key.to_ascii_lowercase()))
+}
+
+fn narrowing_by_index(search: &Search, backend: DbBackend) -> Option<Expr> {
+    match backend {
+        DbBackend::Postgres => match search.dialable() {
+            Some(number) if number.as_str().len() >= dashboard::DIGIT_GRAM => {
+                Some(Expr::cust_with_exprs(
+                    format!(
+                        "{f}({}) @> {f}($1)",
+                        dashboard::search_digits(backend),
+                        f = dashboard::DIGIT_GRAMS_FUNCTION
+                    ),
+                    [Expr::val(number.as_str())],
+                ))
+            }
+            Some(_) => None,
+            None if search.text().chars().count() >= 3 => Some(Expr::cust_with_exprs(
+                format!(
+                    "{} ILIKE $1 ESCAPE '!'",
+                    dashboard::search_document(backend)
+                ),
+                [Expr::val(format!("%{}%", escape_like(search.text())))],
+            )),
+            None => None,
+        },
+        DbBackend::Sqlite => fts_query_for(search).map(|query| {
+            Expr::cust_with_values(
+                "conversations.rowid IN (SELECT rowid FROM conversations_search \
+                 WHERE conversations_search MATCH ?)",
+                [Value::from(query)],
+            )
+        }),
+        _ => None,
     }
 }
 

@@ -138,6 +138,16 @@ impl Predicate {
         }
     }
 
+    /// Whether a search is part of the predicate.
+    pub fn any_search(&self) -> bool {
+        match self {
+            Predicate::Search(_) => true,
+            Predicate::And(ps) | Predicate::Or(ps) => ps.iter().any(Predicate::any_search),
+            Predicate::Not(p) => p.any_search(),
+            _ => false,
+        }
+    }
+
     /// How deeply `and`/`or`/`not` nest (a leaf is 0).
     pub fn depth(&self) -> usize {
         match self {

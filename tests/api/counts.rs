@@ -374,6 +374,35 @@ crate::backend_tests! {
         tenant_scoping,
         bad_arguments;
     mod truncation(small_max_groups): truncates_past_max_groups;
+    mod complexity(low_complexity): groups_weigh_in_the_complexity_limit;
+}
+
+/// `--max-complexity 1000`.
+fn low_complexity() -> AppOptions {
+    let mut options = options();
+    options.limits.max_complexity = 1000;
+    options
+}
+
+/// `groups` weigh their selection times the groups they may return: 1000 (`--max-groups`)
+/// with an id in `groupBy`, 2 with `[TYPE]`.
+async fn groups_weigh_in_the_complexity_limit(mut app: TestApp) {
+    app.as_caller(&superadmin());
+    data_set(&app).await;
+    let query = |group_by: &str| {
+        format!(
+            "{{ conversationCounts(groupBy: {group_by}) {{ total groups {{ count ownerId }} }} }}"
+        )
+    };
+    let body = app.gql(&query("[OWNER_ID]"), json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{body}"
+    );
+    let data = app.data(&query("[TYPE]"), json!({})).await;
+    assert_eq!(data["conversationCounts"]["total"], 10);
+    let data = app.data(&query("[]"), json!({})).await;
+    assert_eq!(data["conversationCounts"]["groups"], json!([]));
 }
 
 /// `--max-groups 2`.

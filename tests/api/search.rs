@@ -247,7 +247,60 @@ async fn rows_written_around_the_server(app: TestApp) {
     assert_eq!(found(&app, "21234", Value::Null).await, vec!["Via the API"]);
 }
 
+/// A word on more rows than a page narrows to by candidates (SQLite reads them newest first
+/// then), next to a rare one: both pages right, newest first, with their totals.
+async fn common_and_rare_words(app: TestApp) {
+    let rows: Vec<_> = (0..5100)
+        .map(|i| {
+            let mut r = raw_row(at("2024-01-01T00:00:00Z") + chrono::Duration::seconds(i));
+            r.name = if i == 17 {
+                "rare word".into()
+            } else {
+                format!("common word {i}")
+            };
+            r
+        })
+        .collect();
+    conversation_graphql::db::ConversationStore::new(app.db.clone())
+        .insert_models(&rows)
+        .await
+        .unwrap();
+    let data = app
+        .data(
+            "{ conversations(search: \"COMMON\", first: 3) { totalCount nodes { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["conversations"],
+        json!({ "totalCount": 5099, "nodes": [
+            { "name": "common word 5099" }, { "name": "common word 5098" }, { "name": "common word 5097" }
+        ] })
+    );
+    // Paging on: the next page, which knows there is one before it.
+    let page = "query($after: String) { conversations(search: \"common\", first: 2, after: $after) { nodes { name } pageInfo { endCursor hasPreviousPage } } }";
+    let first = app.data(page, json!({})).await;
+    let cursor = first["conversations"]["pageInfo"]["endCursor"].clone();
+    let next = app.data(page, json!({ "after": cursor })).await;
+    assert_eq!(
+        next["conversations"],
+        json!({ "nodes": [{ "name": "common word 5097" }, { "name": "common word 5096" }],
+                "pageInfo": { "endCursor": next["conversations"]["pageInfo"]["endCursor"], "hasPreviousPage": true } })
+    );
+    let data = app
+        .data(
+            "{ conversations(search: \"rare\", first: 3) { totalCount nodes { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["conversations"],
+        json!({ "totalCount": 1, "nodes": [{ "name": "rare word" }] })
+    );
+}
+
 crate::backend_tests! {
+    common_and_rare_words,
     every_searched_field,
     phone_numbers_as_typed,
     search_and_filter,
