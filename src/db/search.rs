@@ -62,8 +62,8 @@ pub(super) enum Narrowing {
     /// By the backend's index (see [`condition`]).
     Index,
     /// SQLite: the search with this text matches among these rows only (looked up in the FTS5
-    /// table beforehand by [`narrowing_for_a_page`]).
-    Rows { text: String, rowids: Vec<i64> },
+    /// table beforehand by [`narrowing_for_a_page`]): their rowids as a JSON array.
+    Rows { text: String, rowids: String },
     /// Not at all: the exact test on each row the query visits.
     Nothing,
 }
@@ -90,23 +90,23 @@ pub(super) async fn narrowing_for_a_page<C: ConnectionTrait>(
     if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(Narrowing::Index);
     }
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
+    // One row back, not thousands: the candidates as one JSON array.
+    let found = db
+        .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,
-            "SELECT rowid FROM conversations_search WHERE conversations_search MATCH ? LIMIT ?",
+            "SELECT count(*), json_group_array(rowid) FROM (SELECT rowid FROM \
+             conversations_search WHERE conversations_search MATCH ? LIMIT ?)",
             [Value::from(query), Value::from(MAX_CANDIDATES as i64 + 1)],
         ))
-        .await?;
-    if rows.len() > MAX_CANDIDATES {
+        .await?
+        .ok_or_else(|| DbErr::Custom("an aggregate answered no row".into()))?;
+    let count: i64 = found.try_get_by_index(0)?;
+    if count > MAX_CANDIDATES as i64 {
         return Ok(Narrowing::Nothing);
     }
-    let rowids = rows
-        .iter()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .collect::<Result<_, _>>()?;
     Ok(Narrowing::Rows {
         text: search.text().to_owned(),
-        rowids,
+        rowids: found.try_get_by_index(1)?,
     })
 }
 
@@ -155,17 +155,10 @@ pub(super) fn condition(search: &Search, backend: DbBackend, narrowing: &Narrowi
     };
     let narrowed = match narrowing {
         Narrowing::Index => narrowing_by_index(search, backend),
-        Narrowing::Rows { text, rowids } if text == search.text() => {
-            let list = rowids
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
-            Some(Expr::cust_with_values(
-                "conversations.rowid IN (SELECT value FROM json_each(?))",
-                [Value::from(format!("[{list}]"))],
-            ))
-        }
+        Narrowing::Rows { text, rowids } if text == search.text() => Some(Expr::cust_with_values(
+            "conversations.rowid IN (SELECT value FROM json_each(?))",
+            [Value::from(rowids.clone())],
+        )),
         Narrowing::Rows { .. } => narrowing_by_index(search, backend),
         Narrowing::Nothing => None,
     };

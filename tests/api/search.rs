@@ -158,6 +158,88 @@ async fn phone_numbers_as_typed(app: TestApp) {
     }
 }
 
+/// The string filters of `dialogId`, `self.target` and `peer.target` with numbers as typed;
+/// LINE ids (letters) compared as given.
+async fn phone_numbers_in_string_filters(app: TestApp) {
+    fixture(&app).await;
+    let cases: Vec<(Value, &[&str])> = vec![
+        // dialogId stored as typed: "+1 (470) 329-8699".
+        (json!({ "dialogId": { "eq": "+14703298699" } }), &[TANAKA]),
+        (
+            json!({ "dialogId": { "eq": "+1 470-329-8699" } }),
+            &[TANAKA],
+        ),
+        (
+            json!({ "dialogId": { "in": ["(470) 329 8699", "+1.470.329.8699"] } }),
+            &[TANAKA],
+        ),
+        (
+            json!({ "dialogId": { "startsWith": "+1 (470" } }),
+            &[TANAKA],
+        ),
+        (json!({ "dialogId": { "contains": "329 86" } }), &[TANAKA]),
+        (
+            json!({ "dialogId": { "ne": "+14703298699" } }),
+            &[BILLING, PARIS],
+        ),
+        // peer.target stored as E.164: "+14703298699".
+        (
+            json!({ "peer": { "target": { "eq": "+1 (470) 329-8699" } } }),
+            &[TANAKA],
+        ),
+        (
+            json!({ "peer": { "target": { "in": ["+1 470 329 8699", "U-123-456"] } } }),
+            &[BILLING, TANAKA],
+        ),
+        (
+            json!({ "peer": { "target": { "startsWith": "+1 470" } } }),
+            &[TANAKA],
+        ),
+        (
+            json!({ "peer": { "target": { "contains": "470 329" } } }),
+            &[TANAKA],
+        ),
+        (
+            json!({ "peer": { "target": { "endsWith": "86-99" } } }),
+            &[TANAKA],
+        ),
+        (
+            json!({ "self": { "target": { "contains": "(470) 555" } } }),
+            &[TANAKA],
+        ),
+        (
+            json!({ "self": { "target": { "notIn": ["+1 470 555 0100"] } } }),
+            &[BILLING, PARIS],
+        ),
+        // LINE ids: letters, so compared as given, dashes and all.
+        (
+            json!({ "peer": { "target": { "eq": "U-123-456" } } }),
+            &[BILLING],
+        ),
+        (json!({ "peer": { "target": { "eq": "U123456" } } }), &[]),
+        (
+            json!({ "peer": { "target": { "startsWith": "u-123" } } }),
+            &[BILLING],
+        ),
+        (json!({ "dialogId": { "contains": "room-4" } }), &[BILLING]),
+        (json!({ "dialogId": { "contains": "room4" } }), &[]),
+        // Other fields are not dialable: "2024-0815" as given.
+        (json!({ "detail": { "contains": "2024-0815" } }), &[BILLING]),
+        (json!({ "detail": { "contains": "20240815" } }), &[]),
+    ];
+    for (filter, want) in cases {
+        let data = app.data(LIST, json!({ "f": filter })).await;
+        let mut got: Vec<String> = data["conversations"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["name"].as_str().unwrap().to_owned())
+            .collect();
+        got.sort();
+        assert_eq!(got, want.to_vec(), "{filter}");
+    }
+}
+
 async fn search_and_filter(app: TestApp) {
     fixture(&app).await;
     let line = json!({ "type": { "eq": "LINE" } });
@@ -303,6 +385,7 @@ crate::backend_tests! {
     common_and_rare_words,
     every_searched_field,
     phone_numbers_as_typed,
+    phone_numbers_in_string_filters,
     search_and_filter,
     search_length_limits,
     rows_written_around_the_server,
