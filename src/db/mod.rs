@@ -17,6 +17,7 @@ mod search;
 mod sqlite;
 mod store;
 mod value;
+mod walk;
 mod write;
 
 pub use store::{BatchOutcome, ConversationStore, OnExisting, Page, StoreError};

@@ -139,13 +139,24 @@ async fn page<C: ConnectionTrait>(
         cond = cond.add(beyond(query.order, before, false, backend));
     }
     let dir = sql_order(query.order, forward);
-    let models = Entity::find()
-        .filter(cond)
-        .order_by(key_expr(query.order.field, backend), dir.clone())
-        .order_by(Column::Id, dir)
-        .limit(query.limit + 1)
-        .all(db)
-        .await?;
+    let searched = match backend {
+        DbBackend::MySql if query.filter.any_search() => {
+            super::walk::search_page(db, query, scope).await?
+        }
+        _ => None,
+    };
+    let models = match searched {
+        Some(models) => models,
+        None => {
+            Entity::find()
+                .filter(cond)
+                .order_by(key_expr(query.order.field, backend), dir.clone())
+                .order_by(Column::Id, dir)
+                .limit(query.limit + 1)
+                .all(db)
+                .await?
+        }
+    };
     let has_more = models.len() as u64 > query.limit;
     let mut rows = models
         .into_iter()
