@@ -18,7 +18,7 @@ use sea_orm::{
 
 use super::entity::{Entity, Model};
 use super::filter::compile;
-use super::order::{beyond, key_expr, position, sql_order};
+use super::order::{beyond, key_expr, key_value, position, sql_order};
 use crate::domain::filter::Predicate;
 use crate::domain::page::{OrderField, PageQuery};
 
@@ -96,9 +96,19 @@ pub(super) async fn search_page<C: ConnectionTrait>(
             .await
             .map(Some);
     };
+    let backend = sea_orm::DbBackend::MySql;
     let last = position(query.order.field, &boundary);
+    // Up to the boundary: a plain range on the order key (which the optimizer reads off the
+    // index; it cannot from the negation alone), then exactly.
+    let key = key_expr(query.order.field, backend);
+    let bound = key_value(&last.key, backend);
+    let range = match sql_order(query.order, forward) {
+        sea_orm::Order::Desc => key.gte(bound),
+        _ => key.lte(bound),
+    };
     let newest = walk(query, &query.filter, scope, wanted)
-        .filter(beyond(query.order, &last, forward, sea_orm::DbBackend::MySql).not())
+        .filter(range)
+        .filter(beyond(query.order, &last, forward, backend).not())
         .all(db)
         .await?;
     if newest.len() as u64 >= wanted {
