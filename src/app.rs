@@ -9,14 +9,14 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::Router;
 use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
 use crate::config::{self, ServeConfig};
 use crate::db::{self, ConversationStore, OpenError, PoolSettings};
 use crate::events::EventBus;
 use crate::graphql::{self, Limits};
-use crate::http::{self, CorsOrigins};
+use crate::http::serve::ConnectionLimits;
+use crate::http::{self, CorsOrigins, WsLimits};
 
 pub use crate::http::AppState;
 
@@ -35,6 +35,8 @@ pub struct AppOptions {
     pub event_buffer: usize,
     /// How long one WebSocket write may take before the connection is dropped.
     pub ws_send_timeout: Duration,
+    /// Deadlines and bounds of every client connection.
+    pub connection: ConnectionLimits,
 }
 
 impl Default for AppOptions {
@@ -57,6 +59,7 @@ impl AppOptions {
             events_channel: config.events_channel(),
             event_buffer: config.event_buffer,
             ws_send_timeout: secs(config.ws_send_timeout_secs),
+            connection: config.connection,
         }
     }
 }
@@ -79,6 +82,12 @@ pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState)
         max_batch: options.max_batch,
         request_timeout: options.request_timeout,
         ws_send_timeout: options.ws_send_timeout,
+        ws_limits: WsLimits {
+            max_message_bytes: options.max_body_bytes,
+            init_timeout: options.connection.ws_init_timeout(),
+            max_subscriptions: usize::try_from(options.connection.max_subscriptions_per_connection)
+                .unwrap_or(usize::MAX),
+        },
         metrics: Arc::default(),
     };
     let router = http::router(state.clone(), &options.cors)
@@ -124,14 +133,15 @@ pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, S
 
 /// The token verifier the configuration asks for, if any.
 pub fn verifier(config: &ServeConfig) -> Result<Option<Verifier>, StartError> {
-    if let Some(secret) = &config.jwt_secret {
-        return Ok(Some(Verifier::hs256(secret.as_bytes())?));
-    }
-    if let Some(path) = &config.jwt_public_key {
+    let verifier = if let Some(secret) = &config.jwt_secret {
+        Verifier::hs256(secret.as_bytes())?
+    } else if let Some(path) = &config.jwt_public_key {
         let pem = std::fs::read(path).map_err(|e| StartError::KeyFile(path.clone(), e))?;
-        return Ok(Some(Verifier::public_key_pem(&pem)?));
-    }
-    Ok(None)
+        Verifier::public_key_pem(&pem)?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(verifier.with_max_lifetime(config.max_token_lifetime)))
 }
 
 fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
@@ -165,9 +175,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     let conn = open_database(&config).await?;
     let backend = db::backend_name(&conn);
     let app = router(conn.clone(), &options);
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| StartError::Listen(config.listen, e))?;
+    let listener =
+        http::serve::bind(config.listen).map_err(|e| StartError::Listen(config.listen, e))?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(%addr, backend, "GraphiQL: http://{addr}/graphql");
     // On SIGINT/SIGTERM: stop accepting, let in-flight requests finish, but wait at most the
@@ -177,7 +186,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         shutdown_signal().await;
         let _ = stopping_tx.send(());
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let server = http::serve::serve(listener, app, options.connection, signal);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let deadline = async move {
         if stopping_rx.await.is_ok() {
@@ -187,7 +196,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         }
     };
     tokio::select! {
-        served = server => served.map_err(StartError::Serve)?,
+        () = server => {}
         () = deadline => tracing::warn!(?grace, "connections still open after the grace period; closing them"),
     }
     tracing::info!("shutting down: closing the database pool");

@@ -138,6 +138,8 @@ pub enum AuthError {
     NotBearer,
     #[error("the token has expired")]
     Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
     #[error("the token is invalid: {0}")]
     Invalid(String),
 }
@@ -150,6 +152,9 @@ struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     agent_id: Option<String>,
     exp: u64,
+    /// Issued at; read to refuse tokens from the future (`nbf` is checked by `jsonwebtoken`).
+    #[serde(default, skip_serializing)]
+    iat: Option<f64>,
 }
 
 /// Checks bearer tokens against one key and one algorithm.
@@ -157,12 +162,15 @@ struct Claims {
 pub struct Verifier {
     key: DecodingKey,
     validation: Validation,
+    /// Tokens whose `exp` is further ahead than this are refused.
+    max_lifetime: Option<Duration>,
 }
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
             .field("algorithms", &self.validation.algorithms)
+            .field("max_lifetime", &self.max_lifetime)
             .finish()
     }
 }
@@ -178,8 +186,20 @@ impl Verifier {
         validation.algorithms = vec![alg];
         validation.leeway = 30;
         validation.validate_exp = true;
+        // `nbf`, when present, with the same leeway as `exp`.
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
-        Self { key, validation }
+        Self {
+            key,
+            validation,
+            max_lifetime: None,
+        }
+    }
+
+    /// Refuses tokens whose `exp` is more than `max` ahead (`--max-token-lifetime`).
+    pub fn with_max_lifetime(mut self, max: Option<Duration>) -> Self {
+        self.max_lifetime = max;
+        self
     }
 
     /// HS256 with a shared secret.
@@ -216,12 +236,14 @@ impl Verifier {
         self.verify(token.trim())
     }
 
-    /// Checks signature, algorithm, expiry and claims.
+    /// Checks signature, algorithm, validity period (`exp`, `nbf`, `iat`, the longest
+    /// lifetime) and claims.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         use jsonwebtoken::errors::ErrorKind;
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
             |e| match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                 ErrorKind::InvalidSignature => AuthError::Invalid("bad signature".into()),
                 ErrorKind::InvalidAlgorithm => AuthError::Invalid("algorithm not accepted".into()),
                 ErrorKind::MissingRequiredClaim(c) => {
@@ -230,7 +252,32 @@ impl Verifier {
                 _ => AuthError::Invalid("malformed token".into()),
             },
         )?;
+        self.check_times(&data.claims)?;
         caller_from(data.claims)
+    }
+
+    /// `iat` not in the future, and `exp` no further ahead than the longest lifetime allowed
+    /// (both with the leeway `exp` and `nbf` get).
+    fn check_times(&self, claims: &Claims) -> Result<(), AuthError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let latest = now.saturating_add(self.validation.leeway);
+        if claims.iat.is_some_and(|iat| iat > latest as f64) {
+            return Err(AuthError::Invalid(
+                "the token was issued in the future".into(),
+            ));
+        }
+        if let Some(max) = self.max_lifetime {
+            if claims.exp > latest.saturating_add(max.as_secs()) {
+                return Err(AuthError::Invalid(format!(
+                    "the token is valid for longer than this server accepts ({} s)",
+                    max.as_secs()
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -274,6 +321,7 @@ pub fn mint_hs256(secret: &[u8], caller: &Caller, ttl: Duration) -> Result<Strin
         role: Some(caller.role.as_str().to_owned()),
         agent_id: caller.agent_id.map(|a| a.to_string()),
         exp,
+        iat: None,
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),

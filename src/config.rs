@@ -175,6 +175,11 @@ pub struct ServeConfig {
     #[arg(long, env = "JWT_PUBLIC_KEY")]
     pub jwt_public_key: Option<std::path::PathBuf>,
 
+    /// Refuse tokens whose `exp` is further ahead than this (`90s`, `30m`, `1h`, `7d`), so a
+    /// leaked long-lived token is useless. Default: no limit.
+    #[arg(long, env = "MAX_TOKEN_LIFETIME", value_parser = parse_ttl)]
+    pub max_token_lifetime: Option<std::time::Duration>,
+
     /// Serve without authentication on a non-loopback address (without a key the server
     /// refuses to, and on loopback it warns).
     #[arg(long, env = "ALLOW_UNAUTHENTICATED")]
@@ -199,6 +204,10 @@ pub struct ServeConfig {
     /// Log lines as `pretty` text or `json` (one object a line, for log collectors).
     #[arg(long, env = "LOG_FORMAT", default_value = "pretty", value_parser = ["pretty", "json"])]
     pub log_format: String,
+
+    /// Deadlines and bounds of client connections.
+    #[command(flatten)]
+    pub connection: crate::http::serve::ConnectionLimits,
 
     /// Log filter in `RUST_LOG` syntax (e.g. `info`, `debug,sqlx=warn`).
     #[arg(long, env = "LOG", default_value = "info", global = true)]

@@ -5,11 +5,13 @@
 //!   cargo run --release -p bench -- --rows 1000000 --backend sqlite
 //!   cargo run --release -p bench -- --rows 1000000 --backend postgres
 //!   cargo run --release -p bench -- subscriptions --events 1000
+//!   cargo run --release -p bench -- hardening
 
 /// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod hardening;
 mod load;
 mod raw;
 mod seed;
@@ -46,6 +48,8 @@ enum Cmd {
     Serve(ServeArgs),
     /// Create-to-delivery latency of subscription events across two replicas (PostgreSQL).
     Subscriptions(SubArgs),
+    /// Memory and latency while WebSocket clients abuse the server (issue 17).
+    Hardening(hardening::HardeningArgs),
 }
 
 #[derive(Args, Clone)]
@@ -142,6 +146,7 @@ async fn main() {
     let result = match cli.command {
         Some(Cmd::Serve(args)) => serve(args).await,
         Some(Cmd::Subscriptions(args)) => subscriptions(args).await,
+        Some(Cmd::Hardening(args)) => hardening::run(args).await,
         Some(Cmd::Run(args)) => run(args).await,
         None => run(cli.run).await,
     };
@@ -162,21 +167,29 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     db::migrate(&conn).await.map_err(|e| e.to_string())?;
-    let router = match args.what.as_str() {
-        "raw" => raw::router(ConversationStore::new(conn)),
-        _ => app::build(conn, &AppOptions::default()).0,
-    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
-    println!(
-        "READY {} {}",
-        listener.local_addr().map_err(|e| e.to_string())?.port(),
-        started.elapsed().as_micros()
-    );
-    axum::serve(listener, router)
-        .await
-        .map_err(|e| e.to_string())
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    if args.what == "raw" {
+        let router = raw::router(ConversationStore::new(conn));
+        println!("READY {port} {}", started.elapsed().as_micros());
+        return axum::serve(listener, router)
+            .await
+            .map_err(|e| e.to_string());
+    }
+    // The real app, served as the binary serves it (its connection limits included).
+    let options = AppOptions::default();
+    let router = app::build(conn, &options).0;
+    println!("READY {port} {}", started.elapsed().as_micros());
+    conversation_graphql::http::serve::serve(
+        listener,
+        router,
+        options.connection,
+        std::future::pending(),
+    )
+    .await;
+    Ok(())
 }
 
 /// A child process running `serve`.

@@ -1,5 +1,7 @@
 //! HTTP: the router and its middleware.
 
+mod activity;
+mod body_deadline;
 mod graphiql;
 mod graphql;
 mod health;
@@ -7,8 +9,12 @@ mod negotiate;
 mod params;
 pub mod request_id;
 mod respond;
+pub mod serve;
 mod state;
 mod ws;
+mod ws_guard;
+
+pub use ws_guard::WsLimits;
 
 pub use state::AppState;
 
@@ -61,6 +67,10 @@ pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            body_deadline::layer,
+        ))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }

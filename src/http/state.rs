@@ -26,6 +26,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// How long one WebSocket write may take before the connection is dropped.
     pub ws_send_timeout: Duration,
+    /// Bounds on each WebSocket: message size, init deadline, subscriptions.
+    pub ws_limits: super::WsLimits,
     pub metrics: Arc<Metrics>,
 }
 

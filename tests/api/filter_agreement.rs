@@ -161,4 +161,13 @@ async fn sql_and_in_memory_filters_agree(app: TestApp) {
     assert_eq!(first, ["alpha", CLOSING]);
 }
 
-crate::backend_tests!(sql_and_in_memory_filters_agree);
+/// Every case is a subscription on one socket: more than the default cap per connection.
+fn many_subscriptions() -> conversation_graphql::app::AppOptions {
+    let mut options = conversation_graphql::app::AppOptions::default();
+    options.connection.max_subscriptions_per_connection = 1_000;
+    options
+}
+
+crate::backend_tests! {
+    mod wide(many_subscriptions): sql_and_in_memory_filters_agree;
+}

@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod connections;
 mod counts;
 mod crud;
 mod filter_agreement;
@@ -20,13 +21,16 @@ mod schema;
 mod search;
 mod storage;
 mod subscriptions;
+mod tokens;
 mod transfer;
 mod validation;
+mod ws_limits;
 
 fn main() {
     support::runner::run(
         [
             auth::trials(),
+            connections::trials(),
             counts::trials(),
             crud::trials(),
             filter_agreement::trials(),
@@ -43,8 +47,10 @@ fn main() {
             search::trials(),
             storage::trials(),
             subscriptions::trials(),
+            tokens::trials(),
             transfer::trials(),
             validation::trials(),
+            ws_limits::trials(),
         ]
         .into_iter()
         .flatten()

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub db_name: Option<String>,
     /// The PostgreSQL `LISTEN` channel of this app's event bus.
     events_channel: Option<String>,
+    /// The connection limits `serve_http` serves with.
+    connection: conversation_graphql::http::serve::ConnectionLimits,
     _db: TestDb,
 }
 
@@ -53,20 +55,24 @@ impl TestApp {
             url: test_db.url.clone(),
             db_name: test_db.name.clone(),
             events_channel,
+            connection: options.connection,
             _db: test_db,
         }
     }
 
-    /// Serves the router on a real loopback port (for WebSocket clients); returns the address.
+    /// Serves the router on a real loopback port as the binary does (connection limits
+    /// included); returns the address.
     pub async fn serve_http(&self) -> std::net::SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let router = self.router.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+        tokio::spawn(conversation_graphql::http::serve::serve(
+            listener,
+            self.router.clone(),
+            self.connection,
+            std::future::pending(),
+        ));
         addr
     }
 

@@ -11,7 +11,21 @@ use super::wait_until;
 
 /// The binary, with none of the caller's configuration: every setting a test wants it passes.
 pub fn command() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conversation-graphql"));
+    command_under(&[])
+}
+
+/// [`command`] run through `wrapper`, a command that ends by running its arguments (e.g.
+/// `sh -c 'ulimit -n 300 && exec "$@"' sh`).
+pub fn command_under(wrapper: &[&str]) -> Command {
+    let bin = env!("CARGO_BIN_EXE_conversation-graphql");
+    let mut cmd = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(rest).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    };
     cmd.env_clear();
     for keep in ["PATH", "TMPDIR", "RUST_BACKTRACE"] {
         if let Some(value) = std::env::var_os(keep) {
@@ -43,7 +57,12 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits for it to serve.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
-        let mut child = command()
+        Self::start_under(&[], args, env)
+    }
+
+    /// Like [`ServerProcess::start`], through `wrapper` (see [`command_under`]).
+    pub fn start_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        let mut child = command_under(wrapper)
             .envs(env.iter().copied())
             .args(["--listen", "127.0.0.1:0"])
             .args(args)

@@ -140,3 +140,11 @@ impl WsClient {
         }
     }
 }
+
+impl WsClient {
+    /// Sends any WebSocket message (an oversize or fragmented one); false when the socket is
+    /// already closed.
+    pub async fn send_raw(&mut self, message: Message) -> bool {
+        self.ws.send(message).await.is_ok()
+    }
+}

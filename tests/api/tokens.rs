@@ -1,0 +1,207 @@
+//! Token validity periods over real sockets: `nbf` (with the leeway `exp` gets), an `iat` in
+//! the future, and `--max-token-lifetime`, over HTTP and in a WebSocket `connection_init`.
+
+use std::time::Duration;
+
+use conversation_graphql::app::AppOptions;
+use conversation_graphql::auth::Verifier;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+
+use crate::support::*;
+use crate::support::{Ended, WsClient};
+
+const SECRET: &[u8] = b"token-period-secret-0123456789";
+const CUST: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+/// The leeway of `exp`, `nbf` and `iat` (`auth::Verifier`).
+const LEEWAY: u64 = 30;
+const HOUR: u64 = 3600;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn options() -> AppOptions {
+    let verifier = Verifier::hs256(SECRET)
+        .unwrap()
+        .with_max_lifetime(Some(Duration::from_secs(HOUR)));
+    AppOptions {
+        auth: Some(verifier),
+        ..AppOptions::default()
+    }
+}
+
+/// `Bearer` and a token with these claims on top of valid ones.
+fn bearer(extra: Value) -> String {
+    let mut claims = json!({ "customer_id": CUST, "role": "admin", "exp": now() + 600 });
+    merge(&mut claims, extra);
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    format!("Bearer {token}")
+}
+
+const QUERY: &str = "{ conversations { totalCount } }";
+
+async fn accepted(addr: std::net::SocketAddr, extra: Value, what: &str) {
+    let (status, body) = http_post(addr, &json!({ "query": QUERY }), Some(&bearer(extra))).await;
+    assert_eq!(status, 200, "{what}: {body}");
+    assert_eq!(
+        body["data"]["conversations"]["totalCount"], 0,
+        "{what}: {body}"
+    );
+}
+
+async fn refused(addr: std::net::SocketAddr, extra: Value, message: &str, what: &str) {
+    let (status, body) = http_post(addr, &json!({ "query": QUERY }), Some(&bearer(extra))).await;
+    assert_eq!(status, 401, "{what}: {body}");
+    let error = &body["errors"][0];
+    assert_eq!(
+        error["extensions"]["code"], "UNAUTHENTICATED",
+        "{what}: {body}"
+    );
+    assert!(
+        error["message"].as_str().unwrap_or("").contains(message),
+        "{what}: {body}"
+    );
+    assert!(body.get("data").is_none(), "{what}: {body}");
+}
+
+async fn validity_periods(app: TestApp) {
+    let addr = app.serve_http().await;
+    let t = now();
+    accepted(addr, json!({}), "no nbf, no iat").await;
+
+    // nbf
+    refused(
+        addr,
+        json!({ "nbf": t + HOUR }),
+        "not valid yet",
+        "nbf in an hour",
+    )
+    .await;
+    refused(
+        addr,
+        json!({ "nbf": t + 2 * LEEWAY }),
+        "not valid yet",
+        "nbf past the leeway",
+    )
+    .await;
+    accepted(
+        addr,
+        json!({ "nbf": t + LEEWAY / 3 }),
+        "nbf within the leeway",
+    )
+    .await;
+    accepted(addr, json!({ "nbf": t - HOUR }), "nbf in the past").await;
+    refused(
+        addr,
+        json!({ "nbf": "soon" }),
+        "invalid",
+        "nbf not a number",
+    )
+    .await;
+
+    // iat
+    refused(
+        addr,
+        json!({ "iat": t + HOUR }),
+        "issued in the future",
+        "iat in an hour",
+    )
+    .await;
+    refused(
+        addr,
+        json!({ "iat": t + 2 * LEEWAY }),
+        "issued in the future",
+        "iat past the leeway",
+    )
+    .await;
+    accepted(
+        addr,
+        json!({ "iat": t + LEEWAY / 3 }),
+        "iat within the leeway",
+    )
+    .await;
+    accepted(addr, json!({ "iat": t - 60 }), "iat in the past").await;
+
+    // The longest lifetime (an hour here).
+    refused(
+        addr,
+        json!({ "exp": t + 2 * HOUR }),
+        "longer than this server accepts",
+        "valid for two hours",
+    )
+    .await;
+    refused(
+        addr,
+        json!({ "exp": t + 365 * 24 * HOUR }),
+        "longer than this server accepts",
+        "valid for a year",
+    )
+    .await;
+    accepted(
+        addr,
+        json!({ "exp": t + HOUR - 60 }),
+        "valid for under an hour",
+    )
+    .await;
+
+    // The same checks in a WebSocket's connection_init.
+    for (extra, what) in [
+        (json!({ "nbf": t + HOUR }), "nbf"),
+        (json!({ "iat": t + HOUR }), "iat"),
+        (json!({ "exp": t + 2 * HOUR }), "lifetime"),
+    ] {
+        let mut ws = WsClient::connect(addr, "graphql-transport-ws").await;
+        ws.send(
+            json!({ "type": "connection_init", "payload": { "Authorization": bearer(extra) } }),
+        )
+        .await;
+        assert_eq!(
+            ws.ended(Duration::from_secs(5)).await,
+            Ended::Closed(4403),
+            "{what}"
+        );
+    }
+    WsClient::init(
+        addr,
+        json!({ "Authorization": bearer(json!({ "iat": t })) }),
+    )
+    .await;
+}
+
+/// `--max-token-lifetime` (and its unit syntax) reaches the binary's verifier.
+async fn the_binary_reads_max_token_lifetime() {
+    let path = std::env::temp_dir().join(format!("cg-tok-{}.db", uuid::Uuid::new_v4()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let secret = std::str::from_utf8(SECRET).unwrap();
+    let server = ServerProcess::start(
+        &["--database-url", &url, "--max-token-lifetime", "30m"],
+        &[("JWT_SECRET", secret)],
+    );
+    let t = now();
+    refused(
+        server.addr,
+        json!({ "exp": t + HOUR }),
+        "longer than this server accepts (1800 s)",
+        "an hour with a 30 minute limit",
+    )
+    .await;
+    accepted(server.addr, json!({ "exp": t + 600 }), "ten minutes").await;
+    drop(server);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+crate::backend_tests! {
+    mod limited(options): validity_periods;
+    standalone: the_binary_reads_max_token_lifetime;
+}
