@@ -11,6 +11,7 @@ mod guard;
 pub mod limits;
 mod mutation;
 mod node;
+mod order;
 mod query;
 mod scalars;
 mod subscription;
