@@ -465,6 +465,46 @@ async fn run(args: RunArgs) -> Result<(), String> {
         )
     });
 
+    // Dashboard reads, compared with (d) on the same run; before (f), whose new rows would
+    // otherwise be the newest of all and none of them a match for (j).
+    let q_h = "query($c: UUID!) { conversationCounts(filter: { customerId: { eq: $c } }, groupBy: [TYPE, OWNER_ID]) { total truncated groups { count type ownerId } } }".to_string();
+    scenario!(
+        "(h) conversationCounts(customerId eq, groupBy [TYPE, OWNER_ID])",
+        server.addr,
+        move |c, i| Req::graphql(
+            &q_h,
+            json!({ "c": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64) })
+        )
+    );
+    let q_search = format!(
+        "query($s: String!) {{ conversations(search: $s, first: 20) {{ nodes {{ {NODE} }} }} }}"
+    );
+    let s = sample.clone();
+    let q_i = q_search.clone();
+    scenario!(
+        "(i) search: 7-digit phone fragment",
+        server.addr,
+        move |c, i| {
+            // The last 7 digits of a seeded peer number, typed as a local number: `329-8699`.
+            let number = &s.peers[pick(c, i, s.peers.len())];
+            let digits = &number[number.len() - 7..];
+            Req::graphql(
+                &q_i,
+                json!({ "s": format!("{}-{}", &digits[..3], &digits[3..]) }),
+            )
+        }
+    );
+    scenario!(
+        "(j) search: a word of the name",
+        server.addr,
+        move |c, i| {
+            Req::graphql(
+                &q_search,
+                json!({ "s": seed::WORDS[pick(c, i, seed::WORDS.len())].to_lowercase() }),
+            )
+        }
+    );
+
     let q_f = "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id tmCreate } }".to_string();
     scenario!("(f) createConversation", server.addr, move |c, i| {
         Req::graphql(
@@ -506,6 +546,14 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let ratio_a = find("(a) conversation") / find("(a) raw");
     let ratio_b = find("(b) conversations") / find("(b) raw");
     let page_ratio = find("(c) page 1") / find("(c) page 500");
+    let exact = find("(d) filter");
+    let dashboard = format!(
+        "Against (d) peer.target eq: (h) counts {:.0}%, (i) phone search {:.0}%, (j) word search {:.0}%.",
+        find("(h)") / exact * 100.0,
+        find("(i)") / exact * 100.0,
+        find("(j)") / exact * 100.0
+    );
+    println!("{dashboard}");
     println!("GraphQL/raw: (a) {:.0}%  (b) {:.0}%   page 500 costs {:.2}x page 1   server RSS peak {peak:.1} MB (now {now:.1} MB)", ratio_a * 100.0, ratio_b * 100.0, page_ratio);
 
     let cores = std::thread::available_parallelism()
@@ -536,6 +584,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
         "\nGraphQL/raw req/s: (a) {:.0}%, (b) {:.0}%. Page 500 by cursor costs {:.2}x page 1. Server peak RSS {peak:.1} MB. Start-up on the seeded database: {:.1} ms in-process, {:.1} ms from spawn to the first answer.\n",
         ratio_a * 100.0, ratio_b * 100.0, page_ratio, server.startup_in_process_ms, server.startup_wall_ms
     ));
+    md.push_str(&format!("{dashboard}\n"));
     println!("{md}");
     Ok(())
 }

@@ -10,6 +10,7 @@ use sea_orm::{Condition, DbBackend, Value};
 use uuid::Uuid;
 
 use super::entity::column;
+use super::search::{self, Narrowing};
 use super::value::time;
 use crate::domain::filter::{Cmp, Field, Predicate, Scalar, TextMatch};
 use crate::domain::NOT_YET_YEAR;
@@ -55,12 +56,36 @@ fn value(v: &Scalar, backend: DbBackend) -> Value {
         Scalar::Type(t) => Value::from(t.as_str()),
         Scalar::AddressType(t) => Value::from(t.as_str()),
         Scalar::OwnerType(t) => Value::from(t.as_str()),
+        Scalar::Phone(d) => Value::from(d.as_str()),
+    }
+}
+
+/// `field` equal to one of `values`: text compared with the column, phone numbers with the
+/// field's phone form.
+fn equal_any(field: Field, values: &[&Scalar], backend: DbBackend) -> Expr {
+    let (phones, others): (Vec<&Scalar>, Vec<&Scalar>) =
+        values.iter().partition(|v| matches!(v, Scalar::Phone(_)));
+    let one_of = |target: Expr, vs: Vec<&Scalar>| match vs.as_slice() {
+        [] => None,
+        [v] => Some(target.eq(value(v, backend))),
+        _ => Some(target.is_in(vs.iter().map(|v| value(v, backend)))),
+    };
+    let tests: Vec<Expr> = [
+        one_of(Expr::col(column(field)), others),
+        one_of(search::phone(field, backend), phones),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match tests.into_iter().reduce(|a, b| a.or(b)) {
+        Some(test) => guarded(field, test, backend),
+        None => always(false),
     }
 }
 
 /// `%`, `_` and the escape character itself are matched literally. The escape character is
 /// `!`, which no backend treats specially inside a string literal (MySQL does `\`).
-fn escape_like(needle: &str) -> String {
+pub(super) fn escape_like(needle: &str) -> String {
     let mut out = String::with_capacity(needle.len() + 2);
     for c in needle.chars() {
         if matches!(c, '%' | '_' | '!') {
@@ -77,44 +102,36 @@ fn always(yes: bool) -> Expr {
 
 /// The SQL condition for `predicate` (custom SQL fragments use the backend's placeholders).
 pub(super) fn compile(predicate: &Predicate, backend: DbBackend) -> Condition {
+    compile_with(predicate, backend, &Narrowing::Index)
+}
+
+/// [`compile`], with a search narrowed down as `narrowing` says.
+pub(super) fn compile_with(
+    predicate: &Predicate,
+    backend: DbBackend,
+    narrowing: &Narrowing,
+) -> Condition {
+    let each = |parts: &[Predicate], c: Condition| {
+        parts
+            .iter()
+            .fold(c, |c, p| c.add(compile_with(p, backend, narrowing)))
+    };
     match predicate {
         Predicate::All => Condition::all(),
-        Predicate::And(parts) => parts
-            .iter()
-            .fold(Condition::all(), |c, p| c.add(compile(p, backend))),
-        Predicate::Or(parts) => {
-            if parts.is_empty() {
-                // OR of nothing is false.
-                Condition::all().add(always(false))
-            } else {
-                parts
-                    .iter()
-                    .fold(Condition::any(), |c, p| c.add(compile(p, backend)))
-            }
-        }
-        Predicate::Not(inner) => compile(inner, backend).not(),
+        Predicate::And(parts) => each(parts, Condition::all()),
+        // OR of nothing is false.
+        Predicate::Or(parts) if parts.is_empty() => Condition::all().add(always(false)),
+        Predicate::Or(parts) => each(parts, Condition::any()),
+        Predicate::Not(inner) => compile_with(inner, backend, narrowing).not(),
+        Predicate::Search(s) => search::condition(s, backend, narrowing),
         leaf => Condition::all().add(leaf_expr(leaf, backend)),
     }
 }
 
 fn leaf_expr(leaf: &Predicate, backend: DbBackend) -> Expr {
     match leaf {
-        Predicate::Eq(field, v) => guarded(
-            *field,
-            Expr::col(column(*field)).eq(value(v, backend)),
-            backend,
-        ),
-        Predicate::In(field, vs) => {
-            if vs.is_empty() {
-                always(false)
-            } else {
-                guarded(
-                    *field,
-                    Expr::col(column(*field)).is_in(vs.iter().map(|v| value(v, backend))),
-                    backend,
-                )
-            }
-        }
+        Predicate::Eq(field, v) => equal_any(*field, &[v], backend),
+        Predicate::In(field, vs) => equal_any(*field, &vs.iter().collect::<Vec<_>>(), backend),
         Predicate::Match(field, how, needle) => {
             let escaped = escape_like(needle);
             let pattern = match how {
@@ -124,15 +141,27 @@ fn leaf_expr(leaf: &Predicate, backend: DbBackend) -> Expr {
             };
             // Both sides lower-cased by the database, for all of Unicode on every backend
             // (SQLite's own LOWER folds ASCII only: there the function `sqlite` registers).
-            let template = match backend {
-                DbBackend::Postgres => "LOWER($1) LIKE LOWER($2) ESCAPE '!'",
-                DbBackend::Sqlite => "cg_lower(?) LIKE cg_lower(?) ESCAPE '!'",
-                _ => "LOWER(?) LIKE LOWER(?) ESCAPE '!'",
+            // A needle of ASCII non-letters (a number) is the same in any case, and nothing
+            // else lower-cases to it: no lower-casing then.
+            let caseless = needle
+                .chars()
+                .all(|c| c.is_ascii() && !c.is_ascii_alphabetic());
+            let template = match (backend, caseless) {
+                (DbBackend::Postgres, true) => "$1 LIKE $2 ESCAPE '!'",
+                (DbBackend::Postgres, false) => "LOWER($1) LIKE LOWER($2) ESCAPE '!'",
+                (_, true) => "? LIKE ? ESCAPE '!'",
+                (DbBackend::Sqlite, false) => "cg_lower(?) LIKE cg_lower(?) ESCAPE '!'",
+                (_, false) => "LOWER(?) LIKE LOWER(?) ESCAPE '!'",
             };
             let test =
                 Expr::cust_with_exprs(template, [Expr::col(column(*field)), Expr::val(pattern)]);
             guarded(*field, test, backend)
         }
+        Predicate::PhoneMatch(field, how, number) => guarded(
+            *field,
+            search::phone_match(*field, *how, number, backend),
+            backend,
+        ),
         Predicate::Compare(field, cmp, at) => {
             let col = Expr::col(column(*field));
             let v = time(*at, backend);
@@ -149,7 +178,11 @@ fn leaf_expr(leaf: &Predicate, backend: DbBackend) -> Expr {
             (Some(set), false) => set,
             (None, null) => always(!null),
         },
-        Predicate::All | Predicate::And(_) | Predicate::Or(_) | Predicate::Not(_) => {
+        Predicate::All
+        | Predicate::And(_)
+        | Predicate::Or(_)
+        | Predicate::Not(_)
+        | Predicate::Search(_) => {
             unreachable!("compound predicates are handled by compile()")
         }
     }

@@ -7,16 +7,19 @@
 
 mod batch;
 mod casefold;
+mod counts;
 pub mod entity;
 pub mod events;
 mod filter;
 mod many;
 pub mod notify;
 mod order;
+mod search;
 mod sqlite;
 mod store;
 mod txn;
 mod value;
+mod walk;
 mod write;
 
 pub use store::{BatchOutcome, ConversationStore, OnExisting, Page, StoreError};
@@ -101,10 +104,23 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
     Database::connect(opts).await
 }
 
-/// Opens the pool and applies every pending migration.
+/// Opens the pool and applies every pending migration. Migrations run without the statement
+/// timeout (building an index over a large table takes longer than a request may): where the
+/// pool has one (PostgreSQL, MySQL), on a connection of their own.
 pub async fn open(url: &str, settings: &PoolSettings) -> Result<DatabaseConnection, OpenError> {
     let conn = connect(url, settings).await.map_err(OpenError::Connect)?;
-    migrate(&conn).await.map_err(OpenError::Migrate)?;
+    let timed =
+        settings.statement_timeout.is_some() && conn.get_database_backend() != DbBackend::Sqlite;
+    if timed {
+        let tool = connect(url, &PoolSettings::for_tool(settings.schema.clone()))
+            .await
+            .map_err(OpenError::Connect)?;
+        let migrated = migrate(&tool).await;
+        let _ = tool.close().await;
+        migrated.map_err(OpenError::Migrate)?;
+    } else {
+        migrate(&conn).await.map_err(OpenError::Migrate)?;
+    }
     Ok(conn)
 }
 

@@ -41,7 +41,7 @@ pub(super) fn position(field: OrderField, row: &Model) -> Position {
     Position { key, id: row.id }
 }
 
-fn key_value(key: &SortKey, backend: DbBackend) -> Value {
+pub(super) fn key_value(key: &SortKey, backend: DbBackend) -> Value {
     match key {
         SortKey::Time(t) => time(*t, backend),
         SortKey::Text(s) => Value::from(s.clone()),

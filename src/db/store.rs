@@ -7,7 +7,7 @@
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::sync::Arc;
 
@@ -16,8 +16,9 @@ use uuid::Uuid;
 
 use super::entity::{Column, Entity};
 use super::events::EventLog;
-use super::filter::compile;
+use super::filter::{compile, compile_with};
 use super::order::{beyond, key_expr, position, sql_order};
+use super::search::narrowing_for_a_page;
 use crate::domain::filter::Predicate;
 use crate::domain::page::{PageQuery, Position};
 use crate::domain::{CaseFolding, Conversation};
@@ -81,37 +82,17 @@ impl ConversationStore {
         find(&self.db, id, scope).await
     }
 
-    /// A page of `query`, walking forwards or (for `last`) backwards.
+    /// A page of `query`, walking forwards or (for `last`) backwards. A search on SQLite is
+    /// narrowed by a lookup of its own first ([`narrowing_for_a_page`]); both read one
+    /// snapshot.
     pub async fn page(&self, query: &PageQuery, scope: &Predicate) -> Result<Page, DbErr> {
-        let backend = self.backend();
-        let forward = !query.from_end;
-        let mut cond = Condition::all()
-            .add(compile(scope, backend))
-            .add(compile(&query.filter, backend));
-        if let Some(after) = &query.after {
-            cond = cond.add(beyond(query.order, after, true, backend));
+        if !needs_a_snapshot(self.backend(), &query.filter) {
+            return page(&self.db, query, scope).await;
         }
-        if let Some(before) = &query.before {
-            cond = cond.add(beyond(query.order, before, false, backend));
-        }
-        let dir = sql_order(query.order, forward);
-        let models = Entity::find()
-            .filter(cond)
-            .order_by(key_expr(query.order.field, backend), dir.clone())
-            .order_by(Column::Id, dir)
-            .limit(query.limit + 1)
-            .all(&self.db)
-            .await?;
-        let has_more = models.len() as u64 > query.limit;
-        let mut rows = models
-            .into_iter()
-            .take(usize::try_from(query.limit).unwrap_or(usize::MAX))
-            .map(|m| Ok((position(query.order.field, &m), Conversation::try_from(m)?)))
-            .collect::<Result<Vec<_>, DbErr>>()?;
-        if !forward {
-            rows.reverse();
-        }
-        Ok(Page { rows, has_more })
+        let txn = self.db.begin().await?;
+        let page = page(&txn, query, scope).await?;
+        txn.commit().await?;
+        Ok(page)
     }
 
     /// Whether any row of `filter` lies at `pos` or behind it, seen from a walk in `forward`
@@ -123,20 +104,13 @@ impl ConversationStore {
         forward: bool,
         scope: &Predicate,
     ) -> Result<bool, DbErr> {
-        let backend = self.backend();
-        let cond = Condition::all()
-            .add(compile(scope, backend))
-            .add(compile(&query.filter, backend))
-            .add(beyond(query.order, pos, forward, backend).not());
-        let found = Entity::find()
-            .select_only()
-            .column(Column::Id)
-            .filter(cond)
-            .limit(1)
-            .into_tuple::<Uuid>()
-            .one(&self.db)
-            .await?;
-        Ok(found.is_some())
+        if !needs_a_snapshot(self.backend(), &query.filter) {
+            return any_behind(&self.db, query, pos, forward, scope).await;
+        }
+        let txn = self.db.begin().await?;
+        let found = any_behind(&txn, query, pos, forward, scope).await?;
+        txn.commit().await?;
+        Ok(found)
     }
 
     /// How many rows match `filter` (cursors aside).
@@ -148,6 +122,83 @@ impl ConversationStore {
             .count(&self.db)
             .await
     }
+}
+
+/// Whether reading a page of `filter` takes more than one statement (a search on SQLite).
+fn needs_a_snapshot(backend: DbBackend, filter: &Predicate) -> bool {
+    backend == DbBackend::Sqlite && filter.any_search()
+}
+
+async fn page<C: ConnectionTrait>(
+    db: &C,
+    query: &PageQuery,
+    scope: &Predicate,
+) -> Result<Page, DbErr> {
+    let backend = db.get_database_backend();
+    let forward = !query.from_end;
+    let narrowing = narrowing_for_a_page(db, &query.filter).await?;
+    let mut cond = Condition::all()
+        .add(compile(scope, backend))
+        .add(compile_with(&query.filter, backend, &narrowing));
+    if let Some(after) = &query.after {
+        cond = cond.add(beyond(query.order, after, true, backend));
+    }
+    if let Some(before) = &query.before {
+        cond = cond.add(beyond(query.order, before, false, backend));
+    }
+    let dir = sql_order(query.order, forward);
+    let searched = match backend {
+        DbBackend::MySql if query.filter.any_search() => {
+            super::walk::search_page(db, query, scope).await?
+        }
+        _ => None,
+    };
+    let models = match searched {
+        Some(models) => models,
+        None => {
+            Entity::find()
+                .filter(cond)
+                .order_by(key_expr(query.order.field, backend), dir.clone())
+                .order_by(Column::Id, dir)
+                .limit(query.limit + 1)
+                .all(db)
+                .await?
+        }
+    };
+    let has_more = models.len() as u64 > query.limit;
+    let mut rows = models
+        .into_iter()
+        .take(usize::try_from(query.limit).unwrap_or(usize::MAX))
+        .map(|m| Ok((position(query.order.field, &m), Conversation::try_from(m)?)))
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    if !forward {
+        rows.reverse();
+    }
+    Ok(Page { rows, has_more })
+}
+
+async fn any_behind<C: ConnectionTrait>(
+    db: &C,
+    query: &PageQuery,
+    pos: &Position,
+    forward: bool,
+    scope: &Predicate,
+) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let narrowing = narrowing_for_a_page(db, &query.filter).await?;
+    let cond = Condition::all()
+        .add(compile(scope, backend))
+        .add(compile_with(&query.filter, backend, &narrowing))
+        .add(beyond(query.order, pos, forward, backend).not());
+    let found = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(cond)
+        .limit(1)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// One conversation by id within `scope`, on any connection (a transaction included).

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use super::conversation::Field;
+use super::dialable::Dialable;
+use super::search::Search;
 use super::{AddressType, ConversationType, OwnerType};
 
 /// A value to compare a field with.
@@ -20,6 +22,41 @@ pub enum Scalar {
     Type(ConversationType),
     AddressType(AddressType),
     OwnerType(OwnerType),
+    /// Dialable text, compared with a dialable field's phone form (see [`Dialable`]).
+    Phone(Dialable),
+}
+
+impl Scalar {
+    /// `text` as the value `eq`, `ne`, `in` and `notIn` compare `field` with: a phone number
+    /// when the field is dialable and the text reads as one, else the text as given.
+    pub fn text(field: Field, text: String) -> Scalar {
+        match Dialable::parse(&text) {
+            Some(d) if field.is_dialable() => Scalar::Phone(d),
+            _ => Scalar::Text(text),
+        }
+    }
+}
+
+impl Scalar {
+    /// The text of a text or phone value.
+    fn as_text(&self) -> Option<&str> {
+        match self {
+            Scalar::Text(s) => Some(s),
+            Scalar::Phone(d) => Some(d.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl Field {
+    /// `dialogId`, `self.target` and `peer.target`: fields that dialable text is compared
+    /// with as a phone number.
+    pub fn is_dialable(self) -> bool {
+        matches!(
+            self,
+            Field::DialogId | Field::SelfTarget | Field::PeerTarget
+        )
+    }
 }
 
 /// Case-insensitive text matches; `%` and `_` in the needle are literal.
@@ -51,6 +88,11 @@ pub enum Predicate {
     Eq(Field, Scalar),
     In(Field, Vec<Scalar>),
     Match(Field, TextMatch, String),
+    /// A dialable field's phone form contains, starts or ends with the number (digits and
+    /// `+` only, so case plays no part).
+    PhoneMatch(Field, TextMatch, Dialable),
+    /// Any of the searched fields contains the text ([`Search`]).
+    Search(Search),
     Compare(Field, Cmp, DateTime<Utc>),
     /// `true`: the field is null ("not yet", nobody); `false`: it is set.
     IsNull(Field, bool),
@@ -65,6 +107,15 @@ impl Predicate {
             0 => Predicate::All,
             1 => parts.pop().expect("one part"),
             _ => Predicate::And(parts),
+        }
+    }
+
+    /// `field` contains, starts or ends with `needle`: as a phone number when the field is
+    /// dialable and the needle reads as one, else ignoring case.
+    pub fn text_match(field: Field, how: TextMatch, needle: String) -> Predicate {
+        match Dialable::parse(&needle) {
+            Some(d) if field.is_dialable() => Predicate::PhoneMatch(field, how, d),
+            _ => Predicate::Match(field, how, needle),
         }
     }
 
@@ -88,8 +139,21 @@ impl Predicate {
         match self {
             Predicate::And(ps) | Predicate::Or(ps) => ps.iter().any(|p| p.any_text(test)),
             Predicate::Not(p) => p.any_text(test),
-            Predicate::Eq(_, Scalar::Text(s)) | Predicate::Match(_, _, s) => test(s),
-            Predicate::In(_, vs) => vs.iter().any(|v| matches!(v, Scalar::Text(s) if test(s))),
+            Predicate::Eq(_, v) => v.as_text().is_some_and(test),
+            Predicate::Match(_, _, s) => test(s),
+            Predicate::PhoneMatch(_, _, d) => test(d.as_str()),
+            Predicate::Search(s) => test(s.text()),
+            Predicate::In(_, vs) => vs.iter().any(|v| v.as_text().is_some_and(test)),
+            _ => false,
+        }
+    }
+
+    /// Whether a search is part of the predicate.
+    pub fn any_search(&self) -> bool {
+        match self {
+            Predicate::Search(_) => true,
+            Predicate::And(ps) | Predicate::Or(ps) => ps.iter().any(Predicate::any_search),
+            Predicate::Not(p) => p.any_search(),
             _ => false,
         }
     }

@@ -1,12 +1,14 @@
 //! [`Predicate::matches`]: the filter language evaluated in memory (subscriptions), with the
 //! semantics the database layer gives it in SQL: a null field compares false; `contains`,
 //! `startsWith` and `endsWith` compare text lower-cased one character at a time, exactly as the
-//! database lower-cases it ([`CaseFolding`]).
+//! database lower-cases it ([`CaseFolding`]). Dialable text ([`super::Dialable`]) is compared
+//! with a dialable field's [`phone_form`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::conversation::{Conversation, FieldValue};
+use super::dialable::phone_form;
 use super::filter::{Cmp, Predicate, Scalar, TextMatch};
 
 /// Unicode's simple lowercase mapping of one character (each character becomes one).
@@ -82,6 +84,7 @@ fn equals(v: FieldValue<'_>, s: &Scalar) -> bool {
     match (v, s) {
         (FieldValue::Uuid(Some(a)), Scalar::Uuid(b)) => a == *b,
         (FieldValue::Text(a), Scalar::Text(b)) => a == b,
+        (FieldValue::Text(a), Scalar::Phone(b)) => phone_form(a) == b.as_str(),
         (FieldValue::Time(Some(a)), Scalar::Time(b)) => a == *b,
         (FieldValue::Type(a), Scalar::Type(b)) => a == *b,
         (FieldValue::AddressType(a), Scalar::AddressType(b)) => a == *b,
@@ -95,6 +98,14 @@ fn is_null(v: FieldValue<'_>) -> bool {
         v,
         FieldValue::Uuid(None) | FieldValue::Time(None) | FieldValue::OwnerType(None)
     )
+}
+
+fn text_match(hay: &str, how: TextMatch, needle: &str) -> bool {
+    match how {
+        TextMatch::Contains => hay.contains(needle),
+        TextMatch::StartsWith => hay.starts_with(needle),
+        TextMatch::EndsWith => hay.ends_with(needle),
+    }
 }
 
 impl Predicate {
@@ -114,13 +125,15 @@ impl Predicate {
                 let FieldValue::Text(hay) = c.value(*f) else {
                     return false;
                 };
-                let (hay, needle) = (folding.fold(hay), folding.fold(needle));
-                match how {
-                    TextMatch::Contains => hay.contains(&needle),
-                    TextMatch::StartsWith => hay.starts_with(&needle),
-                    TextMatch::EndsWith => hay.ends_with(&needle),
-                }
+                text_match(&folding.fold(hay), *how, &folding.fold(needle))
             }
+            Predicate::PhoneMatch(f, how, number) => {
+                let FieldValue::Text(hay) = c.value(*f) else {
+                    return false;
+                };
+                text_match(&phone_form(hay), *how, number.as_str())
+            }
+            Predicate::Search(search) => search.any().iter().any(|p| p.matches(c, folding)),
             Predicate::Compare(f, cmp, at) => {
                 let FieldValue::Time(Some(t)) = c.value(*f) else {
                     return false;

@@ -5,21 +5,26 @@
 
 mod address;
 mod conversation;
+pub mod counts;
+mod dialable;
 pub mod event;
 pub mod filter;
 mod kinds;
 mod matching;
 pub mod page;
 mod patch;
+mod search;
 mod text;
 pub mod time;
 
 pub use address::{Address, AddressType, RawAddress, Target, E164};
 pub use conversation::{Body, Conversation, Field, FieldValue, RawBody, Record};
+pub use dialable::{phone_form, Dialable, SEPARATORS};
 pub use event::{Change, Event, EventCursor, EventKind, EventSelection};
 pub use kinds::{ConversationType, OwnerType};
 pub use matching::{fold_case, CaseFolding};
 pub use patch::{ConversationPatch, OwnerPatch};
+pub use search::Search;
 pub use text::{BoundedText, DialogId, LongText, ShortText};
 pub use time::{happened, now, NOT_YET_YEAR};
 

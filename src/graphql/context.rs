@@ -10,6 +10,7 @@ use super::limits::Limits;
 use crate::auth::Access;
 use crate::db::ConversationStore;
 use crate::domain::filter::Predicate;
+use crate::domain::Search;
 use crate::error::ApiError;
 use crate::events::EventBus;
 
@@ -71,4 +72,23 @@ pub(super) fn checked_filter(
         ));
     }
     Ok(predicate)
+}
+
+/// What a list or a count reads: the filter, AND the search when given, AND live rows unless
+/// deleted ones are included. Errors name the argument (`filter`, `search`).
+pub(super) fn selection(
+    filter: Option<&ConversationFilter>,
+    search: Option<String>,
+    include_deleted: bool,
+    limits: &Limits,
+) -> Result<Predicate, ApiError> {
+    let mut parts = vec![checked_filter(filter, limits)?];
+    if let Some(text) = search {
+        let search = Search::parse(text).map_err(|e| ApiError::invalid("search", e))?;
+        parts.push(Predicate::Search(search));
+    }
+    if !include_deleted {
+        parts.push(Predicate::live());
+    }
+    Ok(Predicate::all_of(parts))
 }

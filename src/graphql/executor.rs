@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use super::guard::{self, Refused};
 use super::limits::Limits;
+use super::order;
 use super::AppSchema;
 use crate::auth::Access;
 use crate::error::{code_of, ApiError, Code};
@@ -196,11 +197,11 @@ impl Executor {
             match run(&self.schemas.prevalidated, &op, doc.clone(), timeout).await {
                 Ok(r) if r.errors.is_empty() => Ok(r),
                 // Errors without validation may be validation errors in disguise: ask again.
-                Ok(_) => run(&self.schemas.checked, &op, doc, timeout).await,
+                Ok(_) => run(&self.schemas.checked, &op, doc.clone(), timeout).await,
                 Err(e) => Err(e),
             }
         } else {
-            run(&self.schemas.checked, &op, doc, timeout).await
+            run(&self.schemas.checked, &op, doc.clone(), timeout).await
         };
         let Ok(response) = response else {
             tracing::warn!(request_id = %op.request_id, "request timed out and was cancelled");
@@ -215,7 +216,11 @@ impl Executor {
         if let Some((key, doc)) = remember {
             self.validated.set(key, doc).await;
         }
-        Outcome::Ran(with_codes(response, &op.request_id))
+        let mut response = with_codes(response, &op.request_id);
+        if let Some(operation) = guard::operation(&doc, name) {
+            order::restore(&doc, &operation.selection_set.node, &mut response.data);
+        }
+        Outcome::Ran(response)
     }
 }
 

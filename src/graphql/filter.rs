@@ -28,6 +28,14 @@ pub struct UuidFilter {
 
 /// Conditions on a text field. `eq`, `ne`, `in` and `notIn` compare exactly;
 /// `contains`, `startsWith` and `endsWith` ignore case, and `%` and `_` in them are literal.
+///
+/// Phone numbers as people type them: on `dialogId`, `self.target` and `peer.target`, a value
+/// made only of digits, spaces and `+ - . ( )`, with at least 3 digits, is compared as a phone
+/// number: spaces, dashes, dots and parentheses are dropped from it and from the stored value
+/// (whatever the address type) before comparing, so `eq: "+1 (470) 329-8699"` finds
+/// `+14703298699` and `contains: "470 329"` finds it too. `+` and every other character stay.
+/// Any other value (a LINE id, an email or SIP address: anything with a letter) is compared as
+/// given, dashes included.
 #[derive(InputObject, Debug, Default, Clone)]
 pub struct StringFilter {
     /// Exactly equal to.
@@ -103,7 +111,8 @@ pub struct AddressFilter {
     /// The address type.
     #[graphql(name = "type")]
     pub kind: Option<AddressTypeFilter>,
-    /// The target (E.164 numbers are stored compact: `+14703298699`).
+    /// The target (E.164 numbers are stored compact: `+14703298699`); phone numbers may be
+    /// typed with separators (see `StringFilter`).
     pub target: Option<StringFilter>,
     /// The target's display name.
     pub target_name: Option<StringFilter>,
@@ -133,7 +142,8 @@ pub struct ConversationFilter {
     /// The channel type.
     #[graphql(name = "type")]
     pub kind: Option<ConversationTypeFilter>,
-    /// The dialog id.
+    /// The dialog id (stored as the client gave it); phone numbers may be typed with
+    /// separators (see `StringFilter`).
     pub dialog_id: Option<StringFilter>,
     /// The local party's address.
     #[graphql(name = "self")]
@@ -252,7 +262,8 @@ impl Leaves<'_> {
 
     fn string(&mut self, f: Field, filter: &Option<StringFilter>) {
         let Some(s) = filter else { return };
-        let one = |v: &String| Scalar::Text(v.clone());
+        // Dialable text compares with `dialogId` and the targets as a phone number.
+        let one = |v: &String| Scalar::text(f, v.clone());
         let many = |vs: &Vec<String>| vs.iter().map(one).collect();
         self.eq_in(f, s.eq.as_ref().map(one), s.is_in.as_ref().map(many));
         self.ne_not_in(f, s.ne.as_ref().map(one), s.not_in.as_ref().map(many));
@@ -262,7 +273,7 @@ impl Leaves<'_> {
             (TextMatch::EndsWith, &s.ends_with),
         ] {
             if let Some(needle) = needle {
-                self.out.push(Predicate::Match(f, how, needle.clone()));
+                self.out.push(Predicate::text_match(f, how, needle.clone()));
             }
         }
     }

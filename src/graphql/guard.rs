@@ -70,6 +70,21 @@ fn selected<'d>(doc: &'d ExecutableDocument, name: Option<&str>) -> Vec<&'d Oper
     }
 }
 
+/// The operation that runs: the named one, or the only one.
+pub fn operation<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        _ => None,
+    }
+}
+
 /// Whether every operation that may run is a query (no writes, no subscriptions).
 pub fn is_query_only(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
     selected(doc, operation_name)

@@ -4,7 +4,8 @@
 //! Introspection (`__schema`, `__type`) is left out of the depth and costs one per field, so
 //! GraphiQL's introspection query works under the default limits. Complexity is ours: each
 //! field costs 1 plus what it selects, and a field that returns many rows multiplies what it
-//! selects by how many it may return ([`weight`]): `conversations` by its page size.
+//! selects by how many it may return ([`weight`]): `conversations` by its page size,
+//! the `groups` of `conversationCounts` by how many groups it may return.
 
 use async_graphql::parser::types::{
     ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
@@ -48,6 +49,13 @@ pub struct Limits {
     #[arg(long, env = "MAX_IN_LIST", default_value_t = 100)]
     pub max_in_list: usize,
 
+    /// Most groups `conversationCounts` returns (the largest; it says `truncated: true` when
+    /// there are more). Its `groups` weigh their selection times this, or times the number of
+    /// groups an enum-only `groupBy` can make when that is fewer.
+    #[arg(long, env = "MAX_GROUPS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_groups: u64,
+
     /// Turn off introspection (`__schema`, `__type`); the SDL stays in `schema.graphql`.
     #[arg(long, env = "DISABLE_INTROSPECTION")]
     pub disable_introspection: bool,
@@ -78,14 +86,18 @@ pub struct Shape {
 
 const MAX_VISITS: usize = 10_000;
 
-/// How many times a field's selection counts: the most rows it may return.
-fn weight(field: &Field, variables: &Variables, limits: &Limits) -> usize {
-    let arg = |name: &str| -> Option<Value> {
-        let value = field.get_argument(name)?.node.clone();
-        value
-            .into_const_with(|var: Name| variables.get(&var).cloned().ok_or(()))
-            .ok()
-    };
+/// The value of `field`'s argument `name`, variables substituted.
+fn argument(field: &Field, name: &str, variables: &Variables) -> Option<Value> {
+    let value = field.get_argument(name)?.node.clone();
+    value
+        .into_const_with(|var: Name| variables.get(&var).cloned().ok_or(()))
+        .ok()
+}
+
+/// How many times a field's selection counts: the most rows it may return. `parent` is the
+/// field whose selection holds it (`conversationCounts` says how many `groups` there may be).
+fn weight(field: &Field, parent: Option<&Field>, variables: &Variables, limits: &Limits) -> usize {
+    let arg = |name: &str| argument(field, name, variables);
     let int = |name: &str| match arg(name) {
         Some(Value::Number(n)) => n.as_u64(),
         _ => None,
@@ -94,6 +106,7 @@ fn weight(field: &Field, variables: &Variables, limits: &Limits) -> usize {
         Some(Value::List(items)) => items.len(),
         _ => 1,
     };
+    let max_groups = usize::try_from(limits.max_groups).unwrap_or(usize::MAX);
     let max_page = usize::try_from(limits.max_page_size).unwrap_or(usize::MAX);
     match field.name.node.as_str() {
         "conversations" => int("first")
@@ -108,6 +121,18 @@ fn weight(field: &Field, variables: &Variables, limits: &Limits) -> usize {
             .unwrap_or(usize::MAX)
             .clamp(1, max_page.max(1)),
         "nodes" => list_len("ids").clamp(1, super::node::MAX_NODES),
+        "groups" => match parent {
+            Some(counts) if counts.name.node == "conversationCounts" => {
+                match argument(counts, "groupBy", variables) {
+                    Some(Value::List(fields)) => super::counts::most_groups(&fields)
+                        .unwrap_or(max_groups)
+                        .clamp(1, max_groups.max(1)),
+                    // Left out (or null): no groups. Anything else fails validation.
+                    _ => 1,
+                }
+            }
+            _ => 1,
+        },
         _ => 1,
     }
 }
@@ -117,6 +142,8 @@ struct Walk<'a> {
     variables: &'a Variables,
     limits: &'a Limits,
     stack: Vec<&'a str>,
+    /// The fields whose selections are being walked, innermost last.
+    parents: Vec<&'a Field>,
     shape: Shape,
 }
 
@@ -166,8 +193,11 @@ impl<'a> Walk<'a> {
             return 1 + self.introspection(&field.selection_set.node);
         }
         self.shape.depth = self.shape.depth.max(depth + 1);
+        self.parents.push(field);
         let children = self.set(&field.selection_set.node, depth + 1);
-        let weight = weight(field, self.variables, self.limits);
+        self.parents.pop();
+        let parent = self.parents.last().copied();
+        let weight = weight(field, parent, self.variables, self.limits);
         children.saturating_mul(weight).saturating_add(1)
     }
 
@@ -192,6 +222,7 @@ pub fn measure(
         variables,
         limits,
         stack: Vec::new(),
+        parents: Vec::new(),
         shape: Shape::default(),
     };
     walk.shape.complexity = walk.set(&op.selection_set.node, 0);
@@ -268,6 +299,28 @@ mod tests {
         assert_eq!((s.depth, s.aliases, s.root_fields), (3, 1, 1));
         let s = shape("{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }");
         assert_eq!(s.depth, 0, "introspection is not counted");
+    }
+
+    #[test]
+    fn counts_weigh_by_the_groups_they_may_return() {
+        // 1 + total + truncated + (1 + groups × (count + type)).
+        let q = |group_by: &str| {
+            shape(&format!(
+                "{{ conversationCounts{group_by} {{ total groups {{ count type }} truncated }} }}"
+            ))
+            .complexity
+        };
+        assert_eq!(q(""), 6);
+        assert_eq!(q("(groupBy: [])"), 6);
+        assert_eq!(q("(groupBy: [TYPE])"), 4 + 2 * 2);
+        assert_eq!(q("(groupBy: [TYPE, TYPE])"), 4 + 2 * 2);
+        assert_eq!(q("(groupBy: [TYPE, PEER_TYPE])"), 4 + 26 * 2);
+        assert_eq!(q("(groupBy: [TYPE, OWNER_ID])"), 4 + 1000 * 2);
+        // Through a fragment too; and `groups` of nothing else is not weighed.
+        assert_eq!(
+            shape("{ conversationCounts(groupBy: [ACCOUNT_ID]) { ...G } } fragment G on ConversationCounts { groups { count } }").complexity,
+            1 + 1 + 1000
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod connection;
 mod context;
+mod counts;
 mod events;
 pub mod executor;
 mod filter;
@@ -11,6 +12,7 @@ mod guard;
 pub mod limits;
 mod mutation;
 mod node;
+mod order;
 mod query;
 mod scalars;
 mod subscription;

@@ -3,15 +3,17 @@
 use async_graphql::{Context, Object, ID};
 
 use super::connection::ConversationConnection;
-use super::context::{checked_filter, events, limits, scope, store};
+use super::context::{events, limits, scope, selection, store};
+use super::counts::{self, ConversationCounts, ConversationGroupBy};
 use super::events::{
-    after_cursor, feed_error, selection, ConversationEventConnection, ConversationEventKind,
+    after_cursor, feed_error, selection as event_selection, ConversationEventConnection,
+    ConversationEventKind,
 };
 use super::filter::{ConversationFilter, ConversationOrder};
 use super::node::{self, Node};
 use super::scalars::Uuid;
 use super::types::Conversation;
-use crate::domain::filter::Predicate;
+use crate::domain::counts::CountsQuery;
 use crate::domain::page::{CursorError, Order, PageQuery, Position};
 use crate::error::ApiError;
 
@@ -90,6 +92,13 @@ impl Query {
         #[graphql(desc = "Cursor: list only conversations before this one.")] before: Option<
             String,
         >,
+        #[graphql(desc = "Text to look for, combined with `filter` by AND: 2 to 100 \
+                          characters, found as a part of `name`, `detail`, `dialogId`, or the \
+                          `target` or `targetName` of `self` or `peer`, ignoring case. A phone \
+                          number may be typed with spaces, dashes, dots and parentheses \
+                          (`470 329`, `+1 (470) 329-8699`): those are dropped before it is \
+                          compared with `dialogId` and the targets.")]
+        search: Option<String>,
     ) -> async_graphql::Result<ConversationConnection> {
         let limits = limits(ctx)?;
         let order: Order = order_by.unwrap_or_default().into();
@@ -101,10 +110,12 @@ impl Query {
             (None, Some(n)) => (page_size("last", n, limits.max_page_size)?, true),
             (None, None) => (limits.default_page_size, false),
         };
-        let mut filter = checked_filter(filter.as_ref(), limits)?;
-        if !include_deleted.unwrap_or(false) {
-            filter = Predicate::all_of(vec![filter, Predicate::live()]);
-        }
+        let filter = selection(
+            filter.as_ref(),
+            search,
+            include_deleted.unwrap_or(false),
+            limits,
+        )?;
         let query = PageQuery {
             filter,
             order,
@@ -145,7 +156,7 @@ impl Query {
     ) -> async_graphql::Result<ConversationEventConnection> {
         let limits = limits(ctx)?;
         let first = page_size("first", first.unwrap_or(100), limits.max_page_size)?;
-        let selection = selection(ctx, filter.as_ref(), kinds).await?;
+        let selection = event_selection(ctx, filter.as_ref(), kinds).await?;
         let after = after_cursor(after.as_deref())?;
         let page = events(ctx)?
             .page(
@@ -156,6 +167,51 @@ impl Query {
             .await
             .map_err(feed_error)?;
         Ok(ConversationEventConnection(page))
+    }
+
+    /// How many conversations match, in all and by group, in one database statement: the
+    /// counts of a dashboard's sidebar (unassigned, mine, per channel, per account) in one
+    /// field instead of one `totalCount` each. Only conversations the caller may read are
+    /// counted.
+    async fn conversation_counts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which conversations; all when left out.")] filter: Option<
+            ConversationFilter,
+        >,
+        #[graphql(
+            desc = "Text to look for, as in `conversations(search:)`; combined with \
+                          `filter` by AND."
+        )]
+        search: Option<String>,
+        #[graphql(
+            desc = "Also count soft-deleted conversations (`null` means false).",
+            default_with = "Some(false)"
+        )]
+        include_deleted: Option<bool>,
+        #[graphql(
+            desc = "The fields to group by (repeats are ignored); the first breaks ties \
+                    between groups of equal count first. `[]` or `null`: the total alone.",
+            default_with = "Some(Vec::new())"
+        )]
+        group_by: Option<Vec<ConversationGroupBy>>,
+    ) -> async_graphql::Result<ConversationCounts> {
+        let limits = limits(ctx)?;
+        let query = CountsQuery {
+            filter: selection(
+                filter.as_ref(),
+                search,
+                include_deleted.unwrap_or(false),
+                limits,
+            )?,
+            group_by: counts::distinct(&group_by.unwrap_or_default()),
+            max_groups: limits.max_groups,
+        };
+        let counts = store(ctx)?
+            .counts(&query, &scope(ctx)?)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(ConversationCounts(counts))
     }
 
     /// An object by its `nodeId` (Relay object identification); `null` when the id is

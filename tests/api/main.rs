@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod connections;
+mod counts;
 mod crud;
 mod event_log;
 mod event_replicas;
@@ -20,6 +21,7 @@ mod process;
 mod replicas;
 mod request_hygiene;
 mod schema;
+mod search;
 mod storage;
 mod subscriptions;
 mod tokens;
@@ -32,6 +34,7 @@ fn main() {
         [
             auth::trials(),
             connections::trials(),
+            counts::trials(),
             crud::trials(),
             event_log::trials(),
             event_replicas::trials(),
@@ -46,6 +49,7 @@ fn main() {
             replicas::trials(),
             request_hygiene::trials(),
             schema::trials(),
+            search::trials(),
             storage::trials(),
             subscriptions::trials(),
             tokens::trials(),

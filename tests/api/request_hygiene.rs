@@ -95,6 +95,20 @@ async fn skipping_every_root_field_answers_empty_data(app: TestApp) {
     }
 }
 
+/// Fields come back in the order the document asks for them, at every level, through
+/// fragments too (async-graphql collects concurrent fields as they finish).
+async fn answers_keep_the_documents_field_order(app: TestApp) {
+    app.create(json!({})).await;
+    let query = "{ zeta: conversations { totalCount } alpha: __typename \
+        mid: conversations(first: 1) { nodes { ...F name } pageInfo { hasNextPage } totalCount } } \
+        fragment F on Conversation { tmCreate id }";
+    let data = app.data(query, json!({})).await;
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&data), ["zeta", "alpha", "mid"]);
+    assert_eq!(keys(&data["mid"]), ["nodes", "pageInfo", "totalCount"]);
+    assert_eq!(keys(&data["mid"]["nodes"][0]), ["tmCreate", "id", "name"]);
+}
+
 async fn error_lists_are_capped(app: TestApp) {
     // 5,000 unknown arguments in a 40 KB document.
     let args: Vec<String> = (0..5000).map(|i| format!("a{i}: 1")).collect();
@@ -129,5 +143,6 @@ crate::backend_tests! {
     duplicate_keys_are_request_errors,
     unknown_directives_fail_validation,
     skipping_every_root_field_answers_empty_data,
+    answers_keep_the_documents_field_order,
     error_lists_are_capped;
 }

@@ -27,7 +27,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261201_000004_event_log"
+        "m20261201_000005_event_log"
     }
 }
 
