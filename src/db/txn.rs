@@ -60,7 +60,7 @@ fn mysql_call(insert: &Statement, changes: &[Change]) -> Option<Result<Statement
     let columns = insert.sql.split_once('(')?.1.split_once(')')?.0;
     if change.kind != crate::domain::EventKind::Created
         || !insert.sql.starts_with("INSERT INTO `conversations`")
-        || columns != PROCEDURE_COLUMNS.replace("    ", "")
+        || columns != PROCEDURE_COLUMNS
     {
         return None;
     }
@@ -92,19 +92,26 @@ impl ConversationStore {
         insert: Statement,
         changes: &[Change],
     ) -> Result<(), DbErr> {
-        match self.backend() {
-            DbBackend::Sqlite => {}
-            DbBackend::MySql if mysql_call(&insert, changes).is_some() => {
-                let call = mysql_call(&insert, changes).expect("checked");
+        let call = match self.backend() {
+            DbBackend::Sqlite => return self.sqlite_insert(insert, changes).await,
+            DbBackend::MySql => mysql_call(&insert, changes),
+            _ => None,
+        };
+        match call {
+            Some(call) => {
                 self.db.execute_raw(bindable(call?)).await?;
                 self.log.committed();
-                return Ok(());
+                Ok(())
             }
-            _ => {
+            None => {
                 let txn = self.begin_write().await?;
-                return self.commit_with(txn, Some(insert), changes).await;
+                self.commit_with(txn, Some(insert), changes).await
             }
         }
+    }
+
+    /// SQLite: `BEGIN IMMEDIATE; insert; numbering; rows; COMMIT` as one batch.
+    async fn sqlite_insert(&self, insert: Statement, changes: &[Change]) -> Result<(), DbErr> {
         if let Some(batch) = numbered_batch(Some(insert), changes)? {
             let sql = format!("BEGIN IMMEDIATE;\n{};\nCOMMIT", batch.sql);
             let values = batch.values.map(|v| v.0).unwrap_or_default();
