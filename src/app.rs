@@ -17,6 +17,7 @@ use crate::events::{EventBus, EventSettings};
 use crate::graphql::{self, Limits};
 use crate::http::serve::ConnectionLimits;
 use crate::http::{self, CorsOrigins, WsLimits};
+use crate::idempotency::{self, IdempotencyOptions};
 
 pub use crate::http::AppState;
 
@@ -39,6 +40,8 @@ pub struct AppOptions {
     pub event_retention: Duration,
     /// How long one WebSocket write may take before the connection is dropped.
     pub ws_send_timeout: Duration,
+    /// How long `createConversation` remembers an idempotency key.
+    pub idempotency_ttl: Duration,
     /// Deadlines and bounds of every client connection.
     pub connection: ConnectionLimits,
 }
@@ -68,6 +71,7 @@ impl AppOptions {
                 .max(Duration::from_millis(1)),
             event_retention: config.events.event_retention,
             ws_send_timeout: secs(config.ws_send_timeout_secs),
+            idempotency_ttl: config.idempotency.idempotency_ttl,
             connection: config.connection,
         }
     }
@@ -91,8 +95,12 @@ pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState)
         },
     );
     let limits = Arc::new(options.limits.clone());
+    idempotency::spawn_pruner(store.clone(), options.idempotency_ttl);
+    let keys = IdempotencyOptions {
+        idempotency_ttl: options.idempotency_ttl,
+    };
     let state = AppState {
-        api: graphql::build(store.clone(), events.clone(), limits),
+        api: graphql::build(store.clone(), events.clone(), limits, keys),
         store,
         events,
         auth: options.auth.clone().map(Arc::new),

@@ -7,6 +7,7 @@ use clap::{Args, FromArgMatches, Parser, Subcommand};
 
 use crate::events::EventOptions;
 use crate::graphql::Limits;
+use crate::idempotency::IdempotencyOptions;
 
 /// The defaults of a group of flags, as clap's attributes give them (the one place they are
 /// written); the environment is not read.
@@ -191,11 +192,16 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub limits: Limits,
 
+    /// Idempotency keys of `createConversation` (how long they are kept).
+    #[command(flatten)]
+    pub idempotency: IdempotencyOptions,
+
     /// Most operations in one batched request (a JSON array); 0 turns batching off.
     #[arg(long, env = "MAX_BATCH", default_value_t = 0)]
     pub max_batch: usize,
 
-    /// Seconds a request may run; then it is cancelled, database statement included.
+    /// Seconds a request may run; then it is cancelled, database statement included. A
+    /// mutation whose transaction began to commit is never cancelled: its answer is waited for.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
 

@@ -6,6 +6,7 @@
 //! - [`db`]: entities, migrations and every query;
 //! - [`graphql`]: the schema and resolvers;
 //! - [`http`]: the router, GraphQL over HTTP, GraphiQL, health;
+//! - [`idempotency`]: how long idempotency keys are kept, and their pruner;
 //! - [`transfer`]: import and export in the source platform's JSON shape;
 //! - [`error`]: the one error type and its codes;
 //! - [`app`]: wiring and running.
@@ -19,5 +20,6 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod idempotency;
 pub mod metrics;
 pub mod transfer;

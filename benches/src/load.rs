@@ -33,7 +33,7 @@ impl Req {
         }
     }
 
-    fn bytes(&self, host: &SocketAddr) -> Vec<u8> {
+    pub fn bytes(&self, host: &SocketAddr) -> Vec<u8> {
         let mut head = format!(
             "{} {} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n",
             self.method, self.path
@@ -73,7 +73,7 @@ impl Stats {
 }
 
 /// Reads one response; returns (status, body).
-async fn read_response(
+pub async fn read_response(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<(u16, Vec<u8>)> {

@@ -7,6 +7,7 @@
 //!   cargo run --release -p bench -- subscriptions --backend postgres --events 1000
 //!   cargo run --release -p bench -- write-cost --backend postgres --baseline OTHER/bench
 //!   cargo run --release -p bench -- replay --backend postgres --events 100000
+//!   cargo run --release -p bench -- safe-writes --backend sqlite
 //!   cargo run --release -p bench -- hardening
 
 /// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
@@ -18,6 +19,7 @@ mod hardening;
 mod load;
 mod raw;
 mod seed;
+mod writes;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -55,6 +57,8 @@ enum Cmd {
     WriteCost(events::EventArgs),
     /// Events per second replayed to one subscriber from a 100,000-event log.
     Replay(events::EventArgs),
+    /// What the safe writes cost: idempotency keys, bulk updates against single ones.
+    SafeWrites(writes::WriteArgs),
     /// Memory and latency while WebSocket clients abuse the server (issue 17).
     Hardening(hardening::HardeningArgs),
 }
@@ -145,6 +149,7 @@ async fn main() {
         Some(Cmd::Subscriptions(args)) => events::latency(args).await,
         Some(Cmd::WriteCost(args)) => events::write_cost(args).await,
         Some(Cmd::Replay(args)) => events::replay(args).await,
+        Some(Cmd::SafeWrites(args)) => writes::run(args).await,
         Some(Cmd::Hardening(args)) => hardening::run(args).await,
         Some(Cmd::Run(args)) => run(args).await,
         None => run(cli.run).await,

@@ -142,6 +142,7 @@ fn row(i: u64, rng: &mut Rng) -> entity::ActiveModel {
         tm_create: Set(tm_create),
         tm_update: Set(updated.then(|| tm_create + Duration::minutes(rng.below(10_000) as i64))),
         tm_delete: Set(deleted.then(|| tm_create + Duration::days(1))),
+        version: Set(1),
     }
 }
 

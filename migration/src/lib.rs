@@ -9,7 +9,8 @@ mod m20261126_000001_create_conversations;
 mod m20261126_000002_cover_tm_delete;
 mod m20261126_000003_target_indexes;
 mod m20261201_000004_dashboard_reads;
-mod m20261201_000005_event_log;
+mod m20261201_000005_safe_writes;
+mod m20261201_000006_event_log;
 
 /// The SQL expressions the dashboard-reads indexes are built on, for queries that must write
 /// them the same way for the indexes to serve them.
@@ -30,7 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_cover_tm_delete::Migration),
             Box::new(m20261126_000003_target_indexes::Migration),
             Box::new(m20261201_000004_dashboard_reads::Migration),
-            Box::new(m20261201_000005_event_log::Migration),
+            Box::new(m20261201_000005_safe_writes::Migration),
+            Box::new(m20261201_000006_event_log::Migration),
         ]
     }
 }

@@ -43,6 +43,8 @@ pub struct Model {
     pub tm_update: Option<DateTimeUtc>,
     /// NULL (or the legacy sentinel) unless soft-deleted.
     pub tm_delete: Option<DateTimeUtc>,
+    /// 1 at create, +1 on every change.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -130,6 +132,7 @@ impl TryFrom<Model> for Conversation {
         Ok(Conversation {
             id: m.id,
             body,
+            version: m.version,
             tm_create: m.tm_create,
             tm_update: happened(m.tm_update),
             tm_delete: happened(m.tm_delete),
@@ -164,6 +167,7 @@ impl From<&Conversation> for ActiveModel {
             tm_create: Set(c.tm_create),
             tm_update: Set(c.tm_update),
             tm_delete: Set(c.tm_delete),
+            version: Set(c.version),
         }
     }
 }

@@ -6,11 +6,14 @@
 //! are functions here, and so is the event log ([`events`]).
 
 mod batch;
+mod bulk;
 mod casefold;
 mod counts;
 pub mod entity;
 pub mod events;
+mod fence;
 mod filter;
+pub mod idempotency;
 mod many;
 pub mod notify;
 mod order;
@@ -22,7 +25,9 @@ mod value;
 mod walk;
 mod write;
 
+pub use fence::CommitFence;
 pub use store::{BatchOutcome, ConversationStore, OnExisting, Page, StoreError};
+pub use write::{Action, WriteError};
 
 use std::time::Duration;
 

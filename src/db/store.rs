@@ -73,6 +73,11 @@ impl ConversationStore {
         &self.db
     }
 
+    /// True once the pool has been closed (the server is stopping).
+    pub fn is_closed(&self) -> bool {
+        super::notify::is_closed(&self.db)
+    }
+
     pub(super) fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }

@@ -42,6 +42,12 @@ impl WriteTxn {
     pub(super) async fn rollback(self) -> Result<(), DbErr> {
         self.txn.rollback().await
     }
+
+    /// Commits a transaction whose changes and events are already written (the caller wakes
+    /// the event log).
+    pub(super) async fn commit_recorded(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
 }
 
 /// The columns of `conversations` in the order `cg_create_conversation` (a MySQL/MariaDB
@@ -49,7 +55,7 @@ impl WriteTxn {
 const PROCEDURE_COLUMNS: &str = "`id`, `customer_id`, `owner_type`, `owner_id`, `account_id`, \
     `name`, `detail`, `type`, `dialog_id`, `self_type`, `self_target`, `self_target_name`, \
     `self_name`, `self_detail`, `peer_type`, `peer_target`, `peer_target_name`, `peer_name`, \
-    `peer_detail`, `tm_create`, `tm_update`, `tm_delete`";
+    `peer_detail`, `tm_create`, `tm_update`, `tm_delete`, `version`";
 
 /// MySQL/MariaDB: `insert` (of one whole conversation) and its one CREATED event as a call of
 /// `cg_create_conversation`: one round trip instead of four. `None` when it is not that shape
@@ -191,6 +197,6 @@ mod tests {
             .expect("the procedure's shape")
             .unwrap();
         assert!(call.sql.starts_with("CALL cg_create_conversation(?, ?"));
-        assert_eq!(call.values.unwrap().0.len(), 25);
+        assert_eq!(call.values.unwrap().0.len(), 26);
     }
 }

@@ -1,166 +1,163 @@
-//! The writes of the API: create, update, soft delete, restore. Each runs in one transaction
-//! that also records its event ([`super::events`]), and answers with the conversation as it is
-//! afterwards. A write that changes nothing records nothing.
+//! The writes of the API: create, update, soft delete, restore, one conversation or many
+//! ([`super::bulk`]), and the create with an idempotency key ([`super::idempotency`]). Each
+//! runs in one transaction that also records its events ([`super::events`]), and answers with
+//! the conversations as they are afterwards. A write that changes nothing records nothing and
+//! leaves `version` alone.
 //!
-//! Each write reads the row it changes first, locked (`SELECT … FOR UPDATE`; on SQLite the
+//! Each write reads the rows it changes first, locked (`SELECT … FOR UPDATE`; on SQLite the
 //! write transaction holds the database's write lock from the start, see [`super::txn`]), so
-//! the event's `previous` is the state the change was applied to.
+//! an `ifVersion` is compared with the version the change is applied to (no other write can
+//! come between), and each event's `previous` is the state the change was applied to.
+//!
+//! The API's writes mark the request's [`CommitFence`] right before `COMMIT`: up to there the
+//! request timeout may cancel them; from there on their answer is always waited for.
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryTrait};
 use uuid::Uuid;
 
-use super::entity::{ActiveModel, Column, Entity};
-use super::filter::compile;
+use super::entity::{ActiveModel, Entity};
+use super::events::record;
+use super::fence::CommitFence;
 use super::store::ConversationStore;
-use super::value::{bindable, optional_time, time};
+use super::txn::WriteTxn;
 use crate::domain::filter::Predicate;
-use crate::domain::{
-    now, Body, Change, Conversation, ConversationPatch, EventKind, OwnerPatch, OwnerType,
-};
+use crate::domain::{now, Body, Change, Conversation, ConversationPatch};
+
+/// Why a write of the API wrote nothing.
+#[derive(Debug)]
+pub enum WriteError {
+    /// No such conversation within the scope (for an update: or it is deleted).
+    NotFound(Uuid),
+    /// `ifVersion` is not the stored version.
+    Stale {
+        id: Uuid,
+        current: i32,
+    },
+    /// The idempotency key was used with another input.
+    KeyReused,
+    /// The operation was cancelled at its deadline before this write's commit; the
+    /// transaction was rolled back.
+    Cancelled,
+    Db(DbErr),
+}
+
+impl From<DbErr> for WriteError {
+    fn from(e: DbErr) -> Self {
+        Self::Db(e)
+    }
+}
+
+/// What a write does to each conversation it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Change name, detail or owner (a deleted conversation is not found).
+    Update(ConversationPatch),
+    /// Soft delete (a deleted conversation is left as it is).
+    Delete,
+    /// Undo a soft delete (a live conversation is left as it is).
+    Restore,
+}
 
 impl ConversationStore {
-    /// Stores a new conversation; the store sets id and `tm_create`.
-    pub async fn insert(&self, body: Body) -> Result<Conversation, DbErr> {
+    /// Commits a transaction whose changes and events are written (`changed`: it recorded
+    /// some), unless the operation was cancelled: then it rolls back.
+    pub(super) async fn commit_fenced(
+        &self,
+        txn: WriteTxn,
+        changed: bool,
+        fence: &CommitFence,
+    ) -> Result<(), WriteError> {
+        if !changed {
+            // Nothing to keep: a no-op never needs the fence.
+            txn.commit_unchanged().await?;
+            return Ok(());
+        }
+        if !fence.enter_commit() {
+            txn.rollback().await?;
+            return Err(WriteError::Cancelled);
+        }
+        txn.commit_recorded().await?;
+        self.log.committed();
+        Ok(())
+    }
+
+    /// Stores a new conversation (version 1); the store sets id and `tm_create`.
+    pub async fn insert(
+        &self,
+        body: Body,
+        fence: &CommitFence,
+    ) -> Result<Conversation, WriteError> {
         let conversation = Conversation::new(Uuid::new_v4(), body, now(), None, None);
         let stmt = Entity::insert(ActiveModel::from(&conversation)).build(self.backend());
+        // The insert may be sent with its COMMIT (one batch or one procedure call).
+        if !fence.enter_commit() {
+            return Err(WriteError::Cancelled);
+        }
         self.insert_with_changes(stmt, &[Change::created(conversation.clone())])
             .await?;
         Ok(conversation)
     }
 
-    /// Applies `patch` to a conversation that exists and is not deleted; `None` otherwise.
-    /// An empty patch writes nothing.
+    /// Applies `patch` to a conversation that exists and is not deleted. An empty patch
+    /// writes nothing.
     pub async fn update(
         &self,
         id: Uuid,
         patch: ConversationPatch,
+        if_version: Option<i32>,
         scope: &Predicate,
-    ) -> Result<Option<Conversation>, DbErr> {
-        let backend = self.backend();
-        let txn = self.begin_write().await?;
-        let Some(before) = locked(&txn, id, scope)
-            .await?
-            .filter(|c| c.tm_delete.is_none())
-        else {
-            txn.rollback().await?;
-            return Ok(None);
-        };
-        if patch.is_empty() {
-            txn.commit_unchanged().await?;
-            return Ok(Some(before));
-        }
-        let at = now();
-        let mut update =
-            Entity::update_many().col_expr(Column::TmUpdate, Expr::val(time(at, backend)));
-        if let Some(name) = &patch.name {
-            update = update.col_expr(Column::Name, Expr::val(name.as_str().to_owned()));
-        }
-        if let Some(detail) = &patch.detail {
-            update = update.col_expr(Column::Detail, Expr::val(detail.as_str().to_owned()));
-        }
-        let owner = match patch.owner {
-            OwnerPatch::Keep => None,
-            OwnerPatch::Unassign => Some(None),
-            OwnerPatch::Assign(owner) => Some(Some(owner)),
-        };
-        if let Some(owner) = owner {
-            let kind = OwnerType::stored(owner.map(|_| OwnerType::Agent));
-            update = update
-                .col_expr(Column::OwnerId, Expr::val(Value::Uuid(owner)))
-                .col_expr(Column::OwnerType, Expr::val(kind));
-        }
-        let stmt = update.filter(Column::Id.eq(id)).build(backend);
-        txn.execute_raw(bindable(stmt)).await?;
-        let after = patch.apply(&before, at);
-        let change = Change {
-            kind: EventKind::Updated,
-            before: Some(before),
-            after: after.clone(),
-            at,
-        };
-        self.commit_changes(txn, &[change]).await?;
-        Ok(Some(after))
+        fence: &CommitFence,
+    ) -> Result<Conversation, WriteError> {
+        self.change_one(id, Action::Update(patch), if_version, scope, fence)
+            .await
     }
 
-    /// Soft-deletes: sets `tm_delete`. A deleted conversation is returned unchanged; the flag
-    /// says whether anything changed.
+    /// Soft-deletes: sets `tm_delete`. A deleted conversation is returned unchanged.
     pub async fn soft_delete(
         &self,
         id: Uuid,
+        if_version: Option<i32>,
         scope: &Predicate,
-    ) -> Result<Option<(Conversation, bool)>, DbErr> {
-        self.set_deleted(id, scope, true).await
+        fence: &CommitFence,
+    ) -> Result<Conversation, WriteError> {
+        self.change_one(id, Action::Delete, if_version, scope, fence)
+            .await
     }
 
     /// Undoes a soft delete: `tm_delete` back to NULL. A live conversation is returned
-    /// unchanged; the flag says whether anything changed.
+    /// unchanged.
     pub async fn restore(
         &self,
         id: Uuid,
+        if_version: Option<i32>,
         scope: &Predicate,
-    ) -> Result<Option<(Conversation, bool)>, DbErr> {
-        self.set_deleted(id, scope, false).await
+        fence: &CommitFence,
+    ) -> Result<Conversation, WriteError> {
+        self.change_one(id, Action::Restore, if_version, scope, fence)
+            .await
     }
 
-    async fn set_deleted(
+    async fn change_one(
         &self,
         id: Uuid,
+        action: Action,
+        if_version: Option<i32>,
         scope: &Predicate,
-        deleted: bool,
-    ) -> Result<Option<(Conversation, bool)>, DbErr> {
-        let backend = self.backend();
-        let txn = self.begin_write().await?;
-        let Some(before) = locked(&txn, id, scope).await? else {
-            txn.rollback().await?;
-            return Ok(None);
-        };
-        if before.tm_delete.is_some() == deleted {
-            txn.commit_unchanged().await?;
-            return Ok(Some((before, false)));
-        }
-        let at = now();
-        let tm_delete = deleted.then_some(at);
-        Entity::update_many()
-            .col_expr(
-                Column::TmDelete,
-                Expr::val(optional_time(tm_delete, backend)),
-            )
-            .filter(Column::Id.eq(id))
-            .exec(&*txn)
+        fence: &CommitFence,
+    ) -> Result<Conversation, WriteError> {
+        let mut done = self
+            .change_many(&[id], &action, if_version, scope, fence)
             .await?;
-        let mut after = before.clone();
-        after.tm_delete = tm_delete;
-        let change = Change {
-            kind: if deleted {
-                EventKind::Deleted
-            } else {
-                EventKind::Restored
-            },
-            before: Some(before),
-            after: after.clone(),
-            at,
-        };
-        self.commit_changes(txn, &[change]).await?;
-        Ok(Some((after, true)))
+        done.pop()
+            .ok_or_else(|| WriteError::Db(DbErr::Custom("a write of one id answered none".into())))
     }
 }
 
-/// One conversation by id within `scope`, locked for the rest of `txn` (`FOR UPDATE`; SQLite's
-/// write transactions hold the whole database).
-pub(super) async fn locked(
+/// Inserts `conversation` and records its CREATED event, in `txn`.
+pub(super) async fn insert_in(
     txn: &DatabaseTransaction,
-    id: Uuid,
-    scope: &Predicate,
-) -> Result<Option<Conversation>, DbErr> {
-    Entity::find_by_id(id)
-        .filter(compile(scope, txn.get_database_backend()))
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .map(Conversation::try_from)
-        .transpose()
+    conversation: &Conversation,
+) -> Result<(), DbErr> {
+    let stmt = Entity::insert(ActiveModel::from(conversation)).build(txn.get_database_backend());
+    record(txn, Some(stmt), &[Change::created(conversation.clone())]).await
 }

@@ -3,6 +3,10 @@
 //! names them ([`Field`]), and its JSON form, the source platform's REST shape (snake_case,
 //! `self`/`peer` objects, `tm_*` times), which events, exports and imports all use.
 //!
+//! `version` counts the changes: 1 at create, one more for every update, delete and restore
+//! (a write that changes nothing leaves it). A record without one (data from before it
+//! existed, the source platform's exports) is at version 1.
+//!
 //! Adding a field to a conversation means adding it here (struct, raw input, record, JSON,
 //! [`Conversation::value`]) and in the layers that show or store it; nothing else maps a
 //! conversation field by field.
@@ -71,13 +75,16 @@ impl RawBody {
 pub struct Conversation {
     pub id: Uuid,
     pub body: Body,
+    /// 1 at create, +1 on every change.
+    pub version: i32,
     pub tm_create: DateTime<Utc>,
     pub tm_update: Option<DateTime<Utc>>,
     pub tm_delete: Option<DateTime<Utc>>,
 }
 
 impl Conversation {
-    /// `body` as a stored conversation: "not yet" sentinels in the times are read as `None`.
+    /// `body` as a stored conversation at version 1: "not yet" sentinels in the times are
+    /// read as `None`.
     pub fn new(
         id: Uuid,
         body: Body,
@@ -88,6 +95,7 @@ impl Conversation {
         Self {
             id,
             body,
+            version: 1,
             tm_create,
             tm_update: happened(tm_update),
             tm_delete: happened(tm_delete),
@@ -168,11 +176,11 @@ impl Conversation {
 
 /// The JSON form (field order as in the source platform's REST API): times in
 /// [`format`]'s form, `null` for "not yet"; `owner_type` `""` and `owner_id` `null` for no
-/// owner.
+/// owner; `version` last (the source platform has none).
 impl Serialize for Conversation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let b = &self.body;
-        let mut out = s.serialize_struct("Conversation", 14)?;
+        let mut out = s.serialize_struct("Conversation", 15)?;
         out.serialize_field("id", &self.id)?;
         out.serialize_field("customer_id", &b.customer_id)?;
         out.serialize_field("owner_type", OwnerType::stored(self.owner_type()))?;
@@ -187,6 +195,7 @@ impl Serialize for Conversation {
         out.serialize_field("tm_create", &format(&self.tm_create))?;
         out.serialize_field("tm_update", &self.tm_update.as_ref().map(format))?;
         out.serialize_field("tm_delete", &self.tm_delete.as_ref().map(format))?;
+        out.serialize_field("version", &self.version)?;
         out.end()
     }
 }
@@ -219,6 +228,9 @@ pub struct Record {
     tm_update: Option<String>,
     #[serde(default)]
     tm_delete: Option<String>,
+    /// Missing or `null`: 1.
+    #[serde(default)]
+    version: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,13 +315,25 @@ impl Record {
         .parse()?;
         let tm_create = record_time("tmCreate", self.tm_create)?
             .ok_or_else(|| Invalid::new("tmCreate", "is required and must be a real time"))?;
-        Ok(Conversation::new(
-            required("id", self.id)?,
-            body,
-            tm_create,
-            record_time("tmUpdate", self.tm_update)?,
-            record_time("tmDelete", self.tm_delete)?,
-        ))
+        let version = match self.version {
+            None => 1,
+            Some(v) => i32::try_from(v).ok().filter(|v| *v >= 1).ok_or_else(|| {
+                Invalid::new(
+                    "version",
+                    format!("must be from 1 to {}, not {v}", i32::MAX),
+                )
+            })?,
+        };
+        Ok(Conversation {
+            version,
+            ..Conversation::new(
+                required("id", self.id)?,
+                body,
+                tm_create,
+                record_time("tmUpdate", self.tm_update)?,
+                record_time("tmDelete", self.tm_delete)?,
+            )
+        })
     }
 
     /// The conversation as this server wrote it (events): trusted, so texts are not
@@ -342,13 +366,20 @@ impl Record {
             self_address: address("self", self.self_address)?,
             peer: address("peer", self.peer)?,
         };
-        Ok(Conversation::new(
-            required("id", self.id)?,
-            body,
-            required("tmCreate", record_time("tmCreate", self.tm_create)?)?,
-            record_time("tmUpdate", self.tm_update)?,
-            record_time("tmDelete", self.tm_delete)?,
-        ))
+        let version = self
+            .version
+            .and_then(|v| i32::try_from(v).ok())
+            .unwrap_or(1);
+        Ok(Conversation {
+            version,
+            ..Conversation::new(
+                required("id", self.id)?,
+                body,
+                required("tmCreate", record_time("tmCreate", self.tm_create)?)?,
+                record_time("tmUpdate", self.tm_update)?,
+                record_time("tmDelete", self.tm_delete)?,
+            )
+        })
     }
 }
 

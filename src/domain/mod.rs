@@ -16,6 +16,7 @@ mod patch;
 mod search;
 mod text;
 pub mod time;
+mod writes;
 
 pub use address::{Address, AddressType, RawAddress, Target, E164};
 pub use conversation::{Body, Conversation, Field, FieldValue, RawBody, Record};
@@ -27,6 +28,7 @@ pub use patch::{ConversationPatch, OwnerPatch};
 pub use search::Search;
 pub use text::{BoundedText, DialogId, LongText, ShortText};
 pub use time::{happened, now, NOT_YET_YEAR};
+pub use writes::{BulkIds, IdempotencyKey, MAX_BULK, MAX_KEY_CHARS};
 
 /// A value that failed to parse: which field, and why (a sentence for people).
 #[derive(Debug, Clone, PartialEq, Eq)]

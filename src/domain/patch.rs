@@ -55,8 +55,8 @@ impl ConversationPatch {
         self.owner != OwnerPatch::Keep
     }
 
-    /// `before` with the patch applied and `tmUpdate` set to `at`: what the database holds
-    /// after the `UPDATE` the store makes of it.
+    /// `before` with the patch applied, `tmUpdate` set to `at` and the version one more: what
+    /// the database holds after the `UPDATE` the store makes of it.
     pub fn apply(&self, before: &Conversation, at: DateTime<Utc>) -> Conversation {
         let mut after = before.clone();
         if let Some(name) = &self.name {
@@ -71,6 +71,7 @@ impl ConversationPatch {
             OwnerPatch::Assign(owner) => after.body.owner_id = Some(owner),
         }
         after.tm_update = Some(at);
+        after.version = before.version.saturating_add(1);
         after
     }
 }

@@ -8,11 +8,12 @@ use async_graphql::Context;
 use super::filter::ConversationFilter;
 use super::limits::Limits;
 use crate::auth::Access;
-use crate::db::ConversationStore;
+use crate::db::{CommitFence, ConversationStore};
 use crate::domain::filter::Predicate;
 use crate::domain::Search;
 use crate::error::ApiError;
 use crate::events::EventBus;
+use crate::idempotency::IdempotencyOptions;
 
 fn data<'c, T: Send + Sync + 'static>(ctx: &Context<'c>, what: &str) -> Result<&'c T, ApiError> {
     ctx.data::<T>()
@@ -29,6 +30,18 @@ pub(super) fn events<'c>(ctx: &Context<'c>) -> Result<&'c EventBus, ApiError> {
 
 pub(super) fn limits<'c>(ctx: &Context<'c>) -> Result<&'c Limits, ApiError> {
     data::<Arc<Limits>>(ctx, "Limits").map(Arc::as_ref)
+}
+
+pub(super) fn idempotency<'c>(ctx: &Context<'c>) -> Result<&'c IdempotencyOptions, ApiError> {
+    data(ctx, "IdempotencyOptions")
+}
+
+/// The operation's commit fence (see [`CommitFence`]); an operation run without a deadline
+/// (over WebSocket) gets one nobody expires.
+pub(super) fn fence(ctx: &Context<'_>) -> Arc<CommitFence> {
+    ctx.data_opt::<Arc<CommitFence>>()
+        .cloned()
+        .unwrap_or_default()
 }
 
 pub(super) fn access<'c>(ctx: &Context<'c>) -> Result<&'c Access, ApiError> {

@@ -1,8 +1,9 @@
 //! The executor: everything between "a GraphQL request arrived" and "here is its result",
 //! whatever carried it (the HTTP layer only negotiates, reads parameters and writes
 //! responses). It resolves automatic persisted queries, parses (with a cache of parsed
-//! documents), runs the [guard](super::guard), picks the schema, runs with a deadline, and
-//! answers with a typed [`Outcome`]: it never inspects error messages.
+//! documents), runs the [guard](super::guard), picks the schema, runs with a deadline that
+//! never cancels a write that began to commit (see `run`), and answers with a typed
+//! [`Outcome`]: it never inspects error messages.
 //!
 //! Validation is skipped for a query whose document already passed it once (the schema never
 //! changes while the process runs). Such a run still coerces variables; if it reports any
@@ -23,6 +24,7 @@ use super::limits::Limits;
 use super::order;
 use super::AppSchema;
 use crate::auth::Access;
+use crate::db::CommitFence;
 use crate::error::{code_of, ApiError, Code};
 
 /// Most errors one answer lists; the rest are counted in one more error.
@@ -72,7 +74,8 @@ pub enum Outcome {
         /// A mutation or subscription came over `GET`.
         not_a_query: bool,
     },
-    /// It did not finish within the deadline and was cancelled.
+    /// It did not finish within the deadline and was cancelled before any of its writes
+    /// began to commit: nothing of it was written.
     TimedOut,
 }
 
@@ -163,7 +166,7 @@ impl Executor {
         Ok((doc, false))
     }
 
-    /// Runs `op`, cancelling it after `timeout`.
+    /// Runs `op`, cancelling it after `timeout` unless a write of it began to commit.
     pub async fn execute(&self, op: Operation, timeout: Duration) -> Outcome {
         let (doc, validated) = match (&op.persisted, op.query.as_str()) {
             (Some(Persisted::Hash(hash)), query) => {
@@ -224,22 +227,46 @@ impl Executor {
     }
 }
 
-/// Executes `doc` for `op` on `schema`, cancelled after `timeout`.
+/// The operation was cancelled at its deadline; nothing of it was committed.
+struct Cancelled;
+
+/// Executes `doc` for `op` on `schema` with a deadline `timeout` away. At the deadline the
+/// operation is dropped only if none of its writes began to commit ([`CommitFence`]);
+/// otherwise its answer is waited for, so a committed write is never reported as failed.
 async fn run(
     schema: &AppSchema,
     op: &Operation,
     doc: ExecutableDocument,
     timeout: Duration,
-) -> Result<Response, tokio::time::error::Elapsed> {
+) -> Result<Response, Cancelled> {
+    let fence = Arc::new(CommitFence::new(timeout));
     let mut request = async_graphql::Request::new(String::new())
         .variables(op.variables.clone())
-        .data(op.access.clone());
+        .data(op.access.clone())
+        .data(fence.clone());
     if let Some(name) = &op.operation_name {
         request = request.operation_name(name.clone());
     }
     request.set_parsed_query(doc);
     let span = tracing::info_span!("graphql", request_id = %op.request_id);
-    tokio::time::timeout(timeout, schema.execute(request).instrument(span)).await
+    let work = schema.execute(request).instrument(span);
+    tokio::pin!(work);
+    tokio::select! {
+        // The deadline first: an answer that is ready exactly at the deadline is cancelled if
+        // it committed nothing, and waited for (at once) if it did.
+        biased;
+        () = tokio::time::sleep(timeout) => {
+            if fence.expire() {
+                return Err(Cancelled);
+            }
+            tracing::warn!(
+                request_id = %op.request_id,
+                "request passed its deadline after a write began to commit; finishing it"
+            );
+            Ok(work.await)
+        }
+        response = &mut work => Ok(response),
+    }
 }
 
 /// Parses a document; a syntax error is a request error with the parser's message.

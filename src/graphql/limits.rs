@@ -121,6 +121,10 @@ fn weight(field: &Field, parent: Option<&Field>, variables: &Variables, limits: 
             .unwrap_or(usize::MAX)
             .clamp(1, max_page.max(1)),
         "nodes" => list_len("ids").clamp(1, super::node::MAX_NODES),
+        // Bulk mutations: one conversation per id (more than allowed is refused when it runs).
+        "updateConversations" | "deleteConversations" | "restoreConversations" => {
+            list_len("ids").max(1)
+        }
         "groups" => match parent {
             Some(counts) if counts.name.node == "conversationCounts" => {
                 match argument(counts, "groupBy", variables) {
@@ -342,6 +346,16 @@ mod tests {
         assert_eq!(
             shape("{ conversationEventLog(first: 10) { nodes { kind at } } }").complexity,
             1 + 10 * 3
+        );
+        // A bulk mutation: its number of ids times what one conversation selects.
+        assert_eq!(
+            shape("mutation { updateConversations(ids: [\"a\", \"b\", \"c\"], input: {}) { id name } }")
+                .complexity,
+            1 + 3 * 2
+        );
+        assert_eq!(
+            shape("mutation { deleteConversations(ids: []) { id } }").complexity,
+            2
         );
         let big = Limits {
             max_page_size: 1000,

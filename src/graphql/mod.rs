@@ -27,6 +27,7 @@ use async_graphql::Schema;
 
 use crate::db::ConversationStore;
 use crate::events::EventBus;
+use crate::idempotency::IdempotencyOptions;
 
 pub use executor::{Executor, Operation, Outcome, Persisted};
 pub use guard::OperationName;
@@ -48,12 +49,18 @@ pub struct Api {
 
 /// Builds the API around a store and an event bus. Each request (or WebSocket connection)
 /// must carry its [`crate::auth::Access`] as data.
-pub fn build(store: ConversationStore, events: EventBus, limits: Arc<Limits>) -> Api {
+pub fn build(
+    store: ConversationStore,
+    events: EventBus,
+    limits: Arc<Limits>,
+    keys: IdempotencyOptions,
+) -> Api {
     let build = || {
         let mut builder = Schema::build(Query, Mutation, Subscription)
             .data(store.clone())
             .data(events.clone())
-            .data(limits.clone());
+            .data(limits.clone())
+            .data(keys.clone());
         if limits.disable_introspection {
             builder = builder.disable_introspection();
         }

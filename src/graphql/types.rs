@@ -172,6 +172,13 @@ impl Conversation {
     async fn tm_delete(&self) -> Option<DateTime> {
         self.0.tm_delete.map(DateTime)
     }
+
+    /// How many times it was written: 1 at create, one more for every update, delete and
+    /// restore (a write that changes nothing leaves it). Pass it back as `ifVersion` to
+    /// change the conversation only if nobody else has since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
 }
 
 /// An address to store. `target` is checked against `type` (E.164 for `TEL`/`WHATSAPP`, an

@@ -142,9 +142,32 @@ mod tests {
         want["tm_create"] = json!("2022-06-23T05:05:40.950834Z");
         want["tm_update"] = json!("2022-06-23T05:05:40.950842Z");
         want["tm_delete"] = json!(null);
+        want["version"] = json!(1);
         assert_eq!(out, want);
         let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
         assert_eq!(keys[0], "id");
         assert_eq!(keys[13], "tm_delete");
+        assert_eq!(keys[14], "version");
+    }
+
+    #[test]
+    fn version_is_kept_and_defaults_to_one() {
+        assert_eq!(parse_record(&seed().to_string()).unwrap().version, 1);
+        assert_eq!(
+            parse_record(&with(json!({ "version": null })))
+                .unwrap()
+                .version,
+            1
+        );
+        assert_eq!(
+            parse_record(&with(json!({ "version": 7 })))
+                .unwrap()
+                .version,
+            7
+        );
+        for bad in [json!(0), json!(-1), json!(4_294_967_296u64)] {
+            let e = parse_record(&with(json!({ "version": bad }))).unwrap_err();
+            assert_eq!(e.field, "version", "{bad}");
+        }
     }
 }

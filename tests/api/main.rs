@@ -4,6 +4,8 @@
 mod support;
 
 mod auth;
+mod bulk;
+mod commit_deadline;
 mod connections;
 mod counts;
 mod crud;
@@ -13,6 +15,7 @@ mod events_support;
 mod filter_agreement;
 mod filters;
 mod http;
+mod idempotency;
 mod limits;
 mod node;
 mod paging;
@@ -27,12 +30,16 @@ mod subscriptions;
 mod tokens;
 mod transfer;
 mod validation;
+mod versions;
+mod writes_support;
 mod ws_limits;
 
 fn main() {
     support::runner::run(
         [
             auth::trials(),
+            bulk::trials(),
+            commit_deadline::trials(),
             connections::trials(),
             counts::trials(),
             crud::trials(),
@@ -41,6 +48,7 @@ fn main() {
             filter_agreement::trials(),
             filters::trials(),
             http::trials(),
+            idempotency::trials(),
             limits::trials(),
             node::trials(),
             paging::trials(),
@@ -55,6 +63,7 @@ fn main() {
             tokens::trials(),
             transfer::trials(),
             validation::trials(),
+            versions::trials(),
             ws_limits::trials(),
         ]
         .into_iter()

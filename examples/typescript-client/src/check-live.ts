@@ -98,6 +98,7 @@ async function main(): Promise<void> {
   checkEq('create: no ownerId => no owner', [created[1]!.ownerType, created[1]!.ownerId], [null, null]);
   check('create: tmCreate is RFC 3339 UTC with microseconds', DATETIME_RE.test(first.tmCreate), first.tmCreate);
   checkEq('create: tmUpdate and tmDelete are null', [first.tmUpdate, first.tmDelete], [null, null]);
+  checkEq('create: version 1', first.version, 1);
 
   // --- list with a filter (contains ignores case)
   const filter: Schema.ConversationFilter = {
@@ -141,8 +142,9 @@ async function main(): Promise<void> {
   // --- update
   const renamed = `${marker} renamed`;
   const updated = await client.updateConversation(first.id, { name: renamed, ownerId: null });
-  checkEq('update: name changed, owner unassigned, rest unchanged',
-    { ...updated, tmUpdate: null }, { ...first, name: renamed, ownerType: null, ownerId: null });
+  checkEq('update: name changed, owner unassigned, version + 1, rest unchanged',
+    { ...updated, tmUpdate: null },
+    { ...first, name: renamed, ownerType: null, ownerId: null, version: first.version + 1 });
   check('update: tmUpdate is set', updated.tmUpdate != null && DATETIME_RE.test(updated.tmUpdate), updated.tmUpdate);
   const found = await client.listConversations({ filter: { customerId: { eq: customerId }, name: { eq: renamed } } });
   checkEq('update: a list by the new name finds it', found.edges.map((e) => e.node.id), [first.id]);
@@ -174,8 +176,106 @@ async function main(): Promise<void> {
   // tidy up: soft-delete the rest
   for (const c of created) if (c.id !== victim.id) await client.deleteConversation(c.id);
 
+  await safeWrites(client, accountId);
   await subscriptions(client, accountId);
   await resume(client, accountId);
+}
+
+/**
+ * Writes that are safe to retry and to race: `version` and `ifVersion`, `idempotencyKey` (also
+ * through a network that loses the first answer after the server committed), and the bulk
+ * mutations, all or nothing.
+ */
+async function safeWrites(client: ConversationClient, accountId: string): Promise<void> {
+  const customerId = randomUUID();
+  const marker = `ts-safe ${customerId.slice(0, 8)}`;
+  console.log(`# safe writes, customer ${customerId}`);
+  const input = (name: string): Schema.CreateConversationInput => ({
+    customerId, accountId, name: `${marker} ${name}`, type: 'MESSAGE', dialogId: '+673802',
+    self: { type: 'TEL', target: '+14703298699' }, peer: { type: 'TEL', target: '+673802' },
+  });
+  const mine = { customerId: { eq: customerId } };
+
+  // ifVersion
+  const c = await client.createConversation(input('versions'));
+  const v2 = await client.updateConversation(c.id, { detail: 'first' }, { ifVersion: 1 });
+  checkEq('ifVersion: the right version changes it (version 2)', v2.version, 2);
+  try {
+    await client.updateConversation(c.id, { detail: 'lost update' }, { ifVersion: 1 });
+    check('ifVersion: a stale version is CONFLICT', false);
+  } catch (err) {
+    if (!(err instanceof GraphQLResponseError)) throw err;
+    checkEq('ifVersion: a stale version is CONFLICT with currentVersion 2', [err.codes[0], err.currentVersion], ['CONFLICT', 2]);
+  }
+  checkEq('ifVersion: the stale write changed nothing', await client.getConversation(c.id), v2);
+  const same = await client.deleteConversation(c.id, { ifVersion: 2 });
+  const again = await client.deleteConversation(c.id);
+  checkEq('delete: version 3; deleting again changes nothing', [same.version, again], [3, same]);
+  await client.restoreConversation(c.id, { ifVersion: 3 });
+
+  // editConversation: two editors at once, neither loses the other's change.
+  await Promise.all([
+    client.editConversation(c.id, (cur) => ({ detail: `${cur.detail} +alice` })),
+    client.editConversation(c.id, (cur) => ({ detail: `${cur.detail} +bob` })),
+  ]);
+  const edited = await client.getConversation(c.id);
+  check('editConversation: both concurrent edits landed',
+    !!edited && edited.detail.includes('+alice') && edited.detail.includes('+bob') && edited.version === 6,
+    edited && [edited.detail, edited.version]);
+
+  // idempotencyKey
+  const key = randomUUID();
+  const once = await client.createConversation(input('once'), { idempotencyKey: key });
+  const twice = await client.createConversation(input('once'), { idempotencyKey: key });
+  checkEq('idempotencyKey: the same key and input answer the same conversation', twice, once);
+  await expectError('idempotencyKey: the same key with another input', 'CONFLICT', () =>
+    client.createConversation(input('other'), { idempotencyKey: key }));
+  const burst = await Promise.all(
+    Array.from({ length: 5 }, () => client.createConversation(input('burst'), { idempotencyKey: `${key}-burst` })));
+  checkEq('idempotencyKey: 5 calls at once create one conversation', new Set(burst.map((b) => b.id)).size, 1);
+
+  // A network that loses the first answer, after the server committed: the retry with the
+  // same key answers the conversation created, and there is exactly one.
+  let lost = 0;
+  const flaky = new ConversationClient(client.url, headersOf(), undefined, async (url, init) => {
+    const res = await fetch(url, init);
+    if (lost++ === 0) {
+      await res.text();
+      throw new TypeError('fetch failed: connection reset');
+    }
+    return res;
+  });
+  const safe = await flaky.createConversationSafely(input('lost answer'), { retryDelayMs: 50 });
+  const found = await client.listConversations({ filter: { ...mine, name: { eq: `${marker} lost answer` } } });
+  checkEq('createConversationSafely: the lost answer is retried, one conversation exists',
+    [lost, found.totalCount, found.edges[0]?.node.id], [2, 1, safe.id]);
+
+  // bulk
+  const three = [once, burst[0]!, safe];
+  const order = [three[2]!.id, three[0]!.id, three[1]!.id];
+  const bulk = await client.updateConversations(order, { detail: 'bulk' });
+  checkEq('updateConversations: answers in the order of ids, each changed',
+    bulk.map((b) => [b.id, b.detail]), order.map((id) => [id, 'bulk']));
+  const missing = randomUUID();
+  try {
+    await client.deleteConversations([order[0]!, missing]);
+    check('deleteConversations: an unknown id is NOT_FOUND', false);
+  } catch (err) {
+    if (!(err instanceof GraphQLResponseError)) throw err;
+    checkEq('deleteConversations: an unknown id is NOT_FOUND naming it',
+      [err.codes[0], err.errors[0]?.extensions?.id], ['NOT_FOUND', missing]);
+  }
+  checkEq('deleteConversations: ... and nothing was deleted',
+    (await client.getConversation(order[0]!))?.tmDelete, null);
+  await expectError('updateConversations: a repeated id', 'BAD_USER_INPUT', () =>
+    client.updateConversations([order[0]!, order[0]!], { detail: 'x' }), 'ids');
+  const gone = await client.deleteConversations([...order, c.id]);
+  check('deleteConversations: all deleted', gone.every((g) => g.tmDelete != null), gone.map((g) => g.tmDelete));
+}
+
+function headersOf(): Record<string, string> {
+  const token = process.env.GRAPHQL_TOKEN;
+  return token ? { authorization: `Bearer ${token}` } : {};
 }
 
 /**
@@ -312,7 +412,8 @@ async function subscriptions(client: ConversationClient, accountId: string): Pro
 
     // restore
     const restored = await client.restoreConversation(created.id);
-    checkEq('restore: tmDelete back to null, the rest as deleted', restored, { ...deleted, tmDelete: null });
+    checkEq('restore: tmDelete back to null, version + 1, the rest as deleted', restored,
+      { ...deleted, tmDelete: null, version: deleted.version + 1 });
     await expectEvent('restore', all, 'RESTORED', restored, deleted.tmDelete);
 
     await expectQuiet('all four kinds', all);

@@ -6,6 +6,7 @@
 // To add an operation: write it in documents/NAME.graphql, run `npm run codegen`, and add a
 // line for it to `Operations` below (a subscription: to `Subscriptions`); tsc then checks
 // every call.
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Kind, parse, print, visit } from 'graphql';
 import type { DefinitionNode, DocumentNode, FragmentDefinitionNode, OperationDefinitionNode } from 'graphql';
@@ -27,6 +28,9 @@ export interface Operations {
   UpdateConversation: [Ops.UpdateConversationMutation, Ops.UpdateConversationMutationVariables];
   DeleteConversation: [Ops.DeleteConversationMutation, Ops.DeleteConversationMutationVariables];
   RestoreConversation: [Ops.RestoreConversationMutation, Ops.RestoreConversationMutationVariables];
+  UpdateConversations: [Ops.UpdateConversationsMutation, Ops.UpdateConversationsMutationVariables];
+  DeleteConversations: [Ops.DeleteConversationsMutation, Ops.DeleteConversationsMutationVariables];
+  RestoreConversations: [Ops.RestoreConversationsMutation, Ops.RestoreConversationsMutationVariables];
   ConversationEventLog: [Ops.ConversationEventLogQuery, Ops.ConversationEventLogQueryVariables];
 }
 export type OperationName = keyof Operations;
@@ -63,6 +67,11 @@ export class GraphQLResponseError extends Error {
   /** The `extensions.code` of every error, e.g. `['NOT_FOUND']`. */
   get codes(): (string | undefined)[] {
     return this.errors.map((e) => e.extensions?.code);
+  }
+  /** `extensions.currentVersion` of a CONFLICT from a stale `ifVersion`: the version now. */
+  get currentVersion(): number | undefined {
+    const v = this.errors.find((e) => e.extensions?.code === 'CONFLICT')?.extensions?.currentVersion;
+    return typeof v === 'number' ? v : undefined;
   }
 }
 
@@ -230,6 +239,8 @@ export class ConversationClient {
     readonly url: string,
     private readonly headers: Record<string, string> = {},
     documentsDir: URL = DOCUMENTS_DIR,
+    /** How requests are sent (a test can make a network that loses answers). */
+    private readonly fetchImpl: typeof fetch = fetch,
   ) {
     this.documents = loadDocuments(documentsDir);
     this.wsUrl = webSocketUrl(url);
@@ -303,7 +314,7 @@ export class ConversationClient {
     if (!query) throw new Error(`no operation named ${name} in documents/`);
     let res: Response;
     try {
-      res = await fetch(this.url, {
+      res = await this.fetchImpl(this.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -352,20 +363,107 @@ export class ConversationClient {
     return (await this.execute('GetConversation', { id })).conversation;
   }
 
-  async createConversation(input: Schema.CreateConversationInput): Promise<Conversation> {
-    return (await this.execute('CreateConversation', { input })).createConversation;
+  /**
+   * Creates a conversation. With `idempotencyKey`, calling again with the same key and input
+   * (after a timeout, a dropped connection, a crash) answers the conversation the first call
+   * created and creates nothing; see `createConversationSafely`.
+   */
+  async createConversation(
+    input: Schema.CreateConversationInput,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<Conversation> {
+    const { idempotencyKey = null } = options;
+    return (await this.execute('CreateConversation', { input, idempotencyKey })).createConversation;
   }
 
-  async updateConversation(id: string, input: Schema.UpdateConversationInput): Promise<Conversation> {
-    return (await this.execute('UpdateConversation', { id, input })).updateConversation;
+  /**
+   * Creates a conversation exactly once however the network behaves: one idempotency key for
+   * every attempt, and attempts again (up to `attempts`, `retryDelayMs` apart, doubling) when
+   * the answer is lost (TransportError) or the server failed (INTERNAL_SERVER_ERROR, e.g. a
+   * 504 timeout before the commit). Any other error (BAD_USER_INPUT, FORBIDDEN, CONFLICT: the
+   * key was used with another input) is thrown at once.
+   */
+  async createConversationSafely(
+    input: Schema.CreateConversationInput,
+    options: { idempotencyKey?: string; attempts?: number; retryDelayMs?: number } = {},
+  ): Promise<Conversation> {
+    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    const attempts = options.attempts ?? 4;
+    let delay = options.retryDelayMs ?? 200;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.createConversation(input, { idempotencyKey });
+      } catch (err) {
+        const retryable = err instanceof TransportError ||
+          (err instanceof GraphQLResponseError && err.codes.every((c) => c === 'INTERNAL_SERVER_ERROR'));
+        if (!retryable || attempt >= attempts) throw err;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay *= 2;
+      }
+    }
   }
 
-  async deleteConversation(id: string): Promise<Conversation> {
-    return (await this.execute('DeleteConversation', { id })).deleteConversation;
+  /**
+   * Changes a conversation. With `ifVersion`, only if it is still at that version (the one
+   * this client last saw): otherwise GraphQLResponseError with code CONFLICT and
+   * `currentVersion`, and nothing changes. See `editConversation`.
+   */
+  async updateConversation(
+    id: string,
+    input: Schema.UpdateConversationInput,
+    options: { ifVersion?: number } = {},
+  ): Promise<Conversation> {
+    const { ifVersion = null } = options;
+    return (await this.execute('UpdateConversation', { id, input, ifVersion })).updateConversation;
   }
 
-  async restoreConversation(id: string): Promise<Conversation> {
-    return (await this.execute('RestoreConversation', { id })).restoreConversation;
+  /**
+   * Read, decide, write, without losing anyone else's change: reads the conversation, asks
+   * `edit` for the change, and writes it with `ifVersion` = the version read. If someone
+   * wrote in between (CONFLICT), it reads again and asks `edit` again, up to `attempts`.
+   */
+  async editConversation(
+    id: string,
+    edit: (current: Conversation) => Schema.UpdateConversationInput,
+    attempts = 5,
+  ): Promise<Conversation> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.getConversation(id);
+      if (!current) throw new Error(`editConversation: no conversation ${id}`);
+      try {
+        return await this.updateConversation(id, edit(current), { ifVersion: current.version });
+      } catch (err) {
+        if (!(err instanceof GraphQLResponseError && err.currentVersion !== undefined) || attempt >= attempts) {
+          throw err;
+        }
+      }
+    }
+  }
+
+  async deleteConversation(id: string, options: { ifVersion?: number } = {}): Promise<Conversation> {
+    const { ifVersion = null } = options;
+    return (await this.execute('DeleteConversation', { id, ifVersion })).deleteConversation;
+  }
+
+  async restoreConversation(id: string, options: { ifVersion?: number } = {}): Promise<Conversation> {
+    const { ifVersion = null } = options;
+    return (await this.execute('RestoreConversation', { id, ifVersion })).restoreConversation;
+  }
+
+  /**
+   * The same change to 1 to 100 conversations, all or nothing (NOT_FOUND with
+   * `extensions.id` if any is missing, deleted or out of reach); answers in the order of `ids`.
+   */
+  async updateConversations(ids: string[], input: Schema.UpdateConversationInput): Promise<Conversation[]> {
+    return (await this.execute('UpdateConversations', { ids, input })).updateConversations;
+  }
+
+  async deleteConversations(ids: string[]): Promise<Conversation[]> {
+    return (await this.execute('DeleteConversations', { ids })).deleteConversations;
+  }
+
+  async restoreConversations(ids: string[]): Promise<Conversation[]> {
+    return (await this.execute('RestoreConversations', { ids })).restoreConversations;
   }
 
   /**

@@ -130,6 +130,7 @@ pub fn raw_row(tm_create: DateTime<Utc>) -> entity::Model {
         tm_create,
         tm_update: None,
         tm_delete: None,
+        version: 1,
     }
 }
 

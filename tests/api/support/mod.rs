@@ -10,6 +10,7 @@
 //! - `http`: requests through the router, and plain HTTP to a real socket;
 //! - `fixtures`: the seed's example conversation, stored rows, times, tokens;
 //! - `process`: the real binary and server processes;
+//! - `slow_commit`: a commit held past a request's deadline (a proxy, or a SQLite hook);
 //! - `ws`: a WebSocket subscription client and the event checks;
 //! - `runner`: the harness itself.
 
@@ -19,6 +20,7 @@ mod fixtures;
 mod http;
 mod process;
 pub mod runner;
+mod slow_commit;
 mod ws;
 
 use std::future::Future;
@@ -29,6 +31,7 @@ pub use database::{Backend, SqliteFile};
 pub use fixtures::*;
 pub use http::*;
 pub use process::*;
+pub use slow_commit::SlowCommit;
 pub use ws::*;
 
 /// How long a test waits for something that must happen before it fails. Generous: it is a

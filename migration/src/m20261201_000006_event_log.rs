@@ -18,7 +18,8 @@
 //! MySQL/MariaDB also get `cg_create_conversation`, a procedure that inserts a conversation and
 //! its CREATED event in one transaction, so that a create costs one round trip instead of
 //! four (`BEGIN`, two `INSERT`s, `COMMIT`). Its parameters are the columns of
-//! `conversations` in table order, then the event's kind, time and JSON.
+//! `conversations` in table order (`version`, added by the migration before this one, last),
+//! then the event's kind, time and JSON.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
@@ -27,7 +28,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261201_000005_event_log"
+        "m20261201_000006_event_log"
     }
 }
 
@@ -70,6 +71,7 @@ CREATE PROCEDURE cg_create_conversation(
   IN p_peer_name VARCHAR(255) CHARACTER SET utf8mb4,
   IN p_peer_detail VARCHAR(255) CHARACTER SET utf8mb4,
   IN p_tm_create DATETIME(6), IN p_tm_update DATETIME(6), IN p_tm_delete DATETIME(6),
+  IN p_version INT,
   IN e_kind VARCHAR(16) CHARACTER SET utf8mb4, IN e_at DATETIME(6),
   IN e_conversation MEDIUMTEXT CHARACTER SET utf8mb4)
 MODIFIES SQL DATA
@@ -79,11 +81,11 @@ BEGIN
   INSERT INTO conversations (id, customer_id, owner_type, owner_id, account_id, name, detail,
     type, dialog_id, self_type, self_target, self_target_name, self_name, self_detail,
     peer_type, peer_target, peer_target_name, peer_name, peer_detail, tm_create, tm_update,
-    tm_delete)
+    tm_delete, version)
   VALUES (p_id, p_customer_id, p_owner_type, p_owner_id, p_account_id, p_name, p_detail,
     p_type, p_dialog_id, p_self_type, p_self_target, p_self_target_name, p_self_name,
     p_self_detail, p_peer_type, p_peer_target, p_peer_target_name, p_peer_name, p_peer_detail,
-    p_tm_create, p_tm_update, p_tm_delete);
+    p_tm_create, p_tm_update, p_tm_delete, p_version);
   INSERT INTO conversation_events (kind, conversation_id, customer_id, at, conversation)
   VALUES (e_kind, p_id, p_customer_id, e_at, e_conversation);
   COMMIT;
