@@ -143,14 +143,11 @@ impl ConversationStore {
         include_deleted: bool,
     ) -> Result<Vec<Conversation>, DbErr> {
         let backend = self.backend();
-        let mut query = Entity::find();
-        if let Some(after) = after {
-            query = query.filter(Column::Id.gt(after));
-        }
-        if !include_deleted {
-            query = query.filter(compile(&Predicate::live(), backend));
-        }
-        query
+        Entity::find()
+            .apply_if(after, |q, after| q.filter(Column::Id.gt(after)))
+            .apply_if((!include_deleted).then(Predicate::live), |q, live| {
+                q.filter(compile(&live, backend))
+            })
             .order_by_asc(Column::Id)
             .limit(limit)
             .all(&self.db)

@@ -20,7 +20,6 @@ use super::events::record;
 use super::fence::CommitFence;
 use super::store::ConversationStore;
 use super::txn::WriteTxn;
-use crate::domain::filter::Predicate;
 use crate::domain::{now, Body, Change, Conversation, ConversationPatch};
 
 /// Why a write of the API wrote nothing.
@@ -96,60 +95,6 @@ impl ConversationStore {
         self.insert_with_changes(stmt, &[Change::created(conversation.clone())])
             .await?;
         Ok(conversation)
-    }
-
-    /// Applies `patch` to a conversation that exists and is not deleted. An empty patch
-    /// writes nothing.
-    pub async fn update(
-        &self,
-        id: Uuid,
-        patch: ConversationPatch,
-        if_version: Option<i32>,
-        scope: &Predicate,
-        fence: &CommitFence,
-    ) -> Result<Conversation, WriteError> {
-        self.change_one(id, Action::Update(patch), if_version, scope, fence)
-            .await
-    }
-
-    /// Soft-deletes: sets `tm_delete`. A deleted conversation is returned unchanged.
-    pub async fn soft_delete(
-        &self,
-        id: Uuid,
-        if_version: Option<i32>,
-        scope: &Predicate,
-        fence: &CommitFence,
-    ) -> Result<Conversation, WriteError> {
-        self.change_one(id, Action::Delete, if_version, scope, fence)
-            .await
-    }
-
-    /// Undoes a soft delete: `tm_delete` back to NULL. A live conversation is returned
-    /// unchanged.
-    pub async fn restore(
-        &self,
-        id: Uuid,
-        if_version: Option<i32>,
-        scope: &Predicate,
-        fence: &CommitFence,
-    ) -> Result<Conversation, WriteError> {
-        self.change_one(id, Action::Restore, if_version, scope, fence)
-            .await
-    }
-
-    async fn change_one(
-        &self,
-        id: Uuid,
-        action: Action,
-        if_version: Option<i32>,
-        scope: &Predicate,
-        fence: &CommitFence,
-    ) -> Result<Conversation, WriteError> {
-        let mut done = self
-            .change_many(&[id], &action, if_version, scope, fence)
-            .await?;
-        done.pop()
-            .ok_or_else(|| WriteError::Db(DbErr::Custom("a write of one id answered none".into())))
     }
 }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::response::Response;
-use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
@@ -122,32 +122,13 @@ impl Drop for RequestGuard {
 impl RequestGuard {
     /// Keeps the request active until `response`'s body has been sent (or dropped).
     pub(super) fn attach(self, response: Response) -> Response {
-        response.map(|body| Body::new(GuardedBody { body, _guard: self }))
-    }
-}
-
-struct GuardedBody {
-    body: Body,
-    _guard: RequestGuard,
-}
-
-impl http_body::Body for GuardedBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+        // The guard lives in the body's frame mapping: dropped with the body.
+        response.map(|body| {
+            Body::new(body.map_frame(move |frame| {
+                let _ = &self;
+                frame
+            }))
+        })
     }
 }
 

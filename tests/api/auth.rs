@@ -13,13 +13,9 @@ use uuid::Uuid;
 use crate::support::*;
 
 const SECRET: &[u8] = b"test-secret-0123456789-abcdef";
-const AGENT_2: &str = "22222222-0000-4000-8000-00000000a002";
 
 fn hs_options() -> AppOptions {
-    AppOptions {
-        auth: Some(Verifier::hs256(SECRET).unwrap()),
-        ..AppOptions::default()
-    }
+    hs256_options(SECRET)
 }
 
 fn bearer(role: Role, customer: &str, agent: Option<&str>) -> String {

@@ -3,8 +3,7 @@
 //! role and tenant rules of the single mutations, and complexity counted per id.
 
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::auth::{Role, Verifier};
-use conversation_graphql::graphql::Limits;
+use conversation_graphql::auth::Role;
 use serde_json::{json, Value};
 
 use crate::events_support::write_events;
@@ -135,13 +134,9 @@ async fn one_bad_id_changes_nothing(app: TestApp) {
 }
 
 const SECRET: &[u8] = b"bulk-writes-secret-0123456789";
-const AGENT_2: &str = "22222222-0000-4000-8000-00000000a002";
 
 fn auth_options() -> AppOptions {
-    AppOptions {
-        auth: Some(Verifier::hs256(SECRET).unwrap()),
-        ..AppOptions::default()
-    }
+    hs256_options(SECRET)
 }
 
 /// The single mutations' rules, per id: another customer's id (even from an admin) is
@@ -187,20 +182,9 @@ async fn roles_and_tenants(mut app: TestApp) {
     assert_eq!(err["extensions"]["id"], json!(a2));
     let reassign = json!({ "ids": [a1], "input": { "ownerId": AGENT_2 } });
     refused_quietly(&app, &bulk_update_doc(), reassign, "FORBIDDEN").await;
-    refused_quietly(
-        &app,
-        &bulk_delete_doc(),
-        json!({ "ids": [a1] }),
-        "FORBIDDEN",
-    )
-    .await;
-    refused_quietly(
-        &app,
-        &bulk_restore_doc(),
-        json!({ "ids": [a1] }),
-        "FORBIDDEN",
-    )
-    .await;
+    for doc in [bulk_delete_doc(), bulk_restore_doc()] {
+        refused_quietly(&app, &doc, json!({ "ids": [a1] }), "FORBIDDEN").await;
+    }
     let own = json!({ "ids": [a1], "input": { "detail": "mine" } });
     assert_eq!(
         root_field(&app.data(&bulk_update_doc(), own).await)[0]["version"],
@@ -218,13 +202,7 @@ async fn roles_and_tenants(mut app: TestApp) {
 }
 
 fn tight_options() -> AppOptions {
-    AppOptions {
-        limits: Limits {
-            max_complexity: 50,
-            ..Limits::default()
-        },
-        ..AppOptions::default()
-    }
+    limited(|l| l.max_complexity = 50)
 }
 
 /// The complexity limit counts a bulk mutation once per id.

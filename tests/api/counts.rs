@@ -2,7 +2,7 @@
 //! deleted rows, the unassigned group, ordering, truncation, and tenant scoping.
 
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::auth::{Role, Verifier};
+use conversation_graphql::auth::Role;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -19,10 +19,7 @@ const ACC2: &str = "acc20000-0000-4000-8000-000000000002";
 const ACC3: &str = "acc30000-0000-4000-8000-000000000003";
 
 fn options() -> AppOptions {
-    AppOptions {
-        auth: Some(Verifier::hs256(SECRET).unwrap()),
-        ..AppOptions::default()
-    }
+    hs256_options(SECRET)
 }
 
 fn superadmin() -> String {
@@ -157,50 +154,32 @@ async fn exact_counts_per_group(mut app: TestApp) {
     assert_eq!(c["total"], 8, "groupBy left out: the total alone");
     assert_eq!(c["groups"], json!([]));
 
-    let c = counts(&app, by(json!(["TYPE"]))).await;
-    assert_eq!(c["total"], 8);
-    assert_eq!(c["truncated"], false);
-    assert_eq!(
-        rows(&c, &["type"]),
-        vec![json!([6, "MESSAGE"]), json!([2, "LINE"])]
-    );
-
-    // Unassigned (NULL and the legacy nil UUID alike) is one group with ownerId null; ties
-    // are ordered by the owner: unassigned first, then ids in their text order (A3 < A2).
-    let c = counts(&app, by(json!(["OWNER_ID"]))).await;
-    assert_eq!(
-        rows(&c, &["ownerId"]),
-        vec![
-            json!([4, A1]),
-            json!([2, null]),
-            json!([1, A3]),
-            json!([1, A2])
-        ]
-    );
-
-    let c = counts(&app, by(json!(["ACCOUNT_ID"]))).await;
-    assert_eq!(
-        rows(&c, &["accountId"]),
-        vec![json!([5, ACCOUNT]), json!([3, ACC2])]
-    );
-
-    let c = counts(&app, by(json!(["SELF_TYPE"]))).await;
-    assert_eq!(
-        rows(&c, &["selfType"]),
-        vec![json!([6, "TEL"]), json!([2, "LINE"])]
-    );
-
-    // Equal counts follow the schema's order of AddressType: TEL, EMAIL, ..., WHATSAPP.
-    let c = counts(&app, by(json!(["PEER_TYPE"]))).await;
-    assert_eq!(
-        rows(&c, &["peerType"]),
-        vec![
-            json!([4, "TEL"]),
-            json!([2, "LINE"]),
-            json!([1, "EMAIL"]),
-            json!([1, "WHATSAPP"])
-        ]
-    );
+    // (groupBy, the group's key field, the expected [count, key] rows in order)
+    let cases = [
+        ("TYPE", "type", json!([[6, "MESSAGE"], [2, "LINE"]])),
+        // Unassigned (NULL and the legacy nil UUID alike) is one group with ownerId null;
+        // ties are ordered by the owner: unassigned first, then ids in their text order
+        // (A3 < A2).
+        (
+            "OWNER_ID",
+            "ownerId",
+            json!([[4, A1], [2, null], [1, A3], [1, A2]]),
+        ),
+        ("ACCOUNT_ID", "accountId", json!([[5, ACCOUNT], [3, ACC2]])),
+        ("SELF_TYPE", "selfType", json!([[6, "TEL"], [2, "LINE"]])),
+        // Equal counts follow the schema's order of AddressType: TEL, EMAIL, ..., WHATSAPP.
+        (
+            "PEER_TYPE",
+            "peerType",
+            json!([[4, "TEL"], [2, "LINE"], [1, "EMAIL"], [1, "WHATSAPP"]]),
+        ),
+    ];
+    for (group, key, expected) in cases {
+        let c = counts(&app, by(json!([group]))).await;
+        assert_eq!(c["total"], 8, "{group}");
+        assert_eq!(c["truncated"], false, "{group}");
+        assert_eq!(Value::from(rows(&c, &[key])), expected, "{group}");
+    }
 }
 
 async fn exact_counts_per_pair_of_groups(mut app: TestApp) {

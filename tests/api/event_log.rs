@@ -4,7 +4,7 @@
 //! `event_replicas`.
 
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::auth::{Role, Verifier};
+use conversation_graphql::auth::Role;
 use conversation_graphql::domain::EventCursor;
 use conversation_graphql::transfer::import::{import_text, ImportOptions};
 use sea_orm::ConnectionTrait;
@@ -187,10 +187,7 @@ const OTHER_CUSTOMER: &str = CUST_B;
 const OTHER_AGENT: &str = "22222222-0000-4000-8000-00000000a002";
 
 fn auth_options() -> AppOptions {
-    AppOptions {
-        auth: Some(Verifier::hs256(SECRET).unwrap()),
-        ..AppOptions::default()
-    }
+    hs256_options(SECRET)
 }
 
 /// Scope applies to both states: an agent sees the event that takes its conversation away

@@ -84,23 +84,10 @@ async fn create(addr: SocketAddr, name: &str) -> Option<String> {
 
 /// Every event of the log as `addr` serves it, following `endCursor`.
 async fn log_of(addr: SocketAddr) -> Vec<Value> {
-    let mut after = Value::Null;
-    let mut all = Vec::new();
-    loop {
-        let d = data(addr, &log_query(), json!({ "after": after, "first": 100 })).await;
-        let page = &d["conversationEventLog"];
-        all.extend(
-            page["edges"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["node"].clone()),
-        );
-        after = page["pageInfo"]["endCursor"].clone();
-        if page["pageInfo"]["hasNextPage"] != true {
-            return all;
-        }
-    }
+    every_event(|after| async move {
+        data(addr, &log_query(), json!({ "after": after, "first": 100 })).await
+    })
+    .await
 }
 
 /// Waits until `addr`'s log holds `n` events.

@@ -92,25 +92,32 @@ pub async fn write_events(app: &TestApp, prefix: &str, n: usize, detail: &str) -
 
 /// Every event of the log through `conversationEventLog`, following `endCursor`.
 pub async fn whole_log(app: &TestApp, filter: Value) -> Vec<Value> {
+    let filter = &filter;
+    every_event(|after| async move {
+        app.data(
+            &log_query(),
+            json!({ "f": filter, "after": after, "first": 100 }),
+        )
+        .await
+    })
+    .await
+}
+
+/// Every event of the log, one `conversationEventLog` page (the data `page` answers for an
+/// `after`) at a time, following `endCursor`.
+pub async fn every_event<F, Fut>(mut page: F) -> Vec<Value>
+where
+    F: FnMut(Value) -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
     let mut after = Value::Null;
     let mut all = Vec::new();
     loop {
-        let data = app
-            .data(
-                &log_query(),
-                json!({ "f": filter, "after": after, "first": 100 }),
-            )
-            .await;
-        let page = &data["conversationEventLog"];
-        all.extend(
-            page["edges"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["node"].clone()),
-        );
-        after = page["pageInfo"]["endCursor"].clone();
-        if page["pageInfo"]["hasNextPage"] != true {
+        let data = page(after).await;
+        let log = &data["conversationEventLog"];
+        all.extend(nodes(log));
+        after = log["pageInfo"]["endCursor"].clone();
+        if log["pageInfo"]["hasNextPage"] != true {
             return all;
         }
     }

@@ -35,12 +35,7 @@ async fn names(app: &TestApp, filter: Value, include_deleted: bool) -> Vec<Strin
             json!({ "f": filter, "inc": include_deleted }),
         )
         .await;
-    let mut names: Vec<String> = data["conversations"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["name"].as_str().unwrap().to_owned())
-        .collect();
+    let mut names: Vec<String> = node_names(&data["conversations"]);
     assert_eq!(
         data["conversations"]["totalCount"],
         names.len(),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::auth::{Role, Verifier};
+use conversation_graphql::auth::Role;
 use futures_util::future::join_all;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
@@ -115,10 +115,7 @@ async fn keys_are_per_customer(app: TestApp) {
 const SECRET: &[u8] = b"idempotency-secret-0123456789";
 
 fn auth_options() -> AppOptions {
-    AppOptions {
-        auth: Some(Verifier::hs256(SECRET).unwrap()),
-        ..AppOptions::default()
-    }
+    hs256_options(SECRET)
 }
 
 /// With authentication: a manager of another customer reusing a key gets a conversation of

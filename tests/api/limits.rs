@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::graphql::Limits;
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -13,15 +12,11 @@ use crate::support::*;
 const GQL_JSON: &str = "application/graphql-response+json";
 
 fn tight() -> AppOptions {
-    AppOptions {
-        limits: Limits {
-            max_depth: 3,
-            max_aliases: 3,
-            max_root_fields: 2,
-            ..Limits::default()
-        },
-        ..AppOptions::default()
-    }
+    limited(|l| {
+        l.max_depth = 3;
+        l.max_aliases = 3;
+        l.max_root_fields = 2;
+    })
 }
 
 async fn too_complex(app: &TestApp, query: &str, what: &str) {
@@ -156,13 +151,7 @@ async fn batching_when_enabled(app: TestApp) {
 }
 
 fn no_introspection() -> AppOptions {
-    AppOptions {
-        limits: Limits {
-            disable_introspection: true,
-            ..Limits::default()
-        },
-        ..AppOptions::default()
-    }
+    limited(|l| l.disable_introspection = true)
 }
 
 async fn introspection_can_be_disabled(app: TestApp) {

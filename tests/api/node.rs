@@ -4,8 +4,7 @@
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::auth::{Role, Verifier};
-use conversation_graphql::graphql::Limits;
+use conversation_graphql::auth::Role;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -197,16 +196,9 @@ async fn deleted_conversations_are_reachable(app: TestApp) {
 // --- scope ------------------------------------------------------------------------------------
 
 const SECRET: &[u8] = b"node-test-secret-0123456789abcdef";
-const CUST_A: &str = "aaaaaaaa-0000-4000-8000-0000000000a1";
-const CUST_B: &str = "bbbbbbbb-0000-4000-8000-0000000000b2";
-const AGENT_1: &str = "11111111-0000-4000-8000-00000000a0a1";
-const AGENT_2: &str = "22222222-0000-4000-8000-00000000a0a2";
 
 fn with_auth() -> AppOptions {
-    AppOptions {
-        auth: Some(Verifier::hs256(SECRET).unwrap()),
-        ..AppOptions::default()
-    }
+    hs256_options(SECRET)
 }
 
 async fn other_tenants_ids_are_null(mut app: TestApp) {
@@ -263,13 +255,7 @@ async fn other_tenants_ids_are_null(mut app: TestApp) {
 // --- complexity -------------------------------------------------------------------------------
 
 fn tight_complexity() -> AppOptions {
-    AppOptions {
-        limits: Limits {
-            max_complexity: 60,
-            ..Limits::default()
-        },
-        ..AppOptions::default()
-    }
+    limited(|l| l.max_complexity = 60)
 }
 
 /// `nodes` costs what its selection costs once per id, like a page of its size.

@@ -3,7 +3,6 @@
 
 use axum::http::StatusCode;
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::graphql::Limits;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -74,13 +73,7 @@ async fn a_hash_is_no_way_around_the_rules(app: TestApp) {
 }
 
 fn tight() -> AppOptions {
-    AppOptions {
-        limits: Limits {
-            max_depth: 3,
-            ..Limits::default()
-        },
-        ..AppOptions::default()
-    }
+    limited(|l| l.max_depth = 3)
 }
 
 async fn persisted_documents_obey_the_limits(app: TestApp) {

@@ -68,12 +68,7 @@ async fn fixture(app: &TestApp) {
 
 async fn found(app: &TestApp, search: &str, filter: Value) -> Vec<String> {
     let data = app.data(LIST, json!({ "s": search, "f": filter })).await;
-    let mut names: Vec<String> = data["conversations"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["name"].as_str().unwrap().to_owned())
-        .collect();
+    let mut names: Vec<String> = node_names(&data["conversations"]);
     assert_eq!(data["conversations"]["totalCount"], names.len());
     // The same search counted.
     let counted = app.data(COUNT, json!({ "s": search, "f": filter })).await;
@@ -229,12 +224,7 @@ async fn phone_numbers_in_string_filters(app: TestApp) {
     ];
     for (filter, want) in cases {
         let data = app.data(LIST, json!({ "f": filter })).await;
-        let mut got: Vec<String> = data["conversations"]["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["name"].as_str().unwrap().to_owned())
-            .collect();
+        let mut got: Vec<String> = node_names(&data["conversations"]);
         got.sort();
         assert_eq!(got, want.to_vec(), "{filter}");
     }

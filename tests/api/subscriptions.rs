@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use conversation_graphql::app::AppOptions;
-use conversation_graphql::auth::{Role, Verifier};
+use conversation_graphql::auth::Role;
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -137,10 +137,7 @@ fn token(role: Role, customer: &str, agent: Option<&str>) -> String {
 }
 
 fn auth_options() -> AppOptions {
-    AppOptions {
-        auth: Some(Verifier::hs256(SECRET).unwrap()),
-        ..AppOptions::default()
-    }
+    hs256_options(SECRET)
 }
 
 async fn tenant_scoping_and_bad_tokens(mut app: TestApp) {

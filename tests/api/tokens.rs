@@ -76,82 +76,64 @@ async fn refused(addr: std::net::SocketAddr, extra: Value, message: &str, what: 
 async fn validity_periods(app: TestApp) {
     let addr = app.serve_http().await;
     let t = now();
-    accepted(addr, json!({}), "no nbf, no iat").await;
-
-    // nbf
-    refused(
-        addr,
-        json!({ "nbf": t + HOUR }),
-        "not valid yet",
-        "nbf in an hour",
-    )
-    .await;
-    refused(
-        addr,
-        json!({ "nbf": t + 2 * LEEWAY }),
-        "not valid yet",
-        "nbf past the leeway",
-    )
-    .await;
-    accepted(
-        addr,
-        json!({ "nbf": t + LEEWAY / 3 }),
-        "nbf within the leeway",
-    )
-    .await;
-    accepted(addr, json!({ "nbf": t - HOUR }), "nbf in the past").await;
-    refused(
-        addr,
-        json!({ "nbf": "soon" }),
-        "invalid",
-        "nbf not a number",
-    )
-    .await;
-
-    // iat
-    refused(
-        addr,
-        json!({ "iat": t + HOUR }),
-        "issued in the future",
-        "iat in an hour",
-    )
-    .await;
-    refused(
-        addr,
-        json!({ "iat": t + 2 * LEEWAY }),
-        "issued in the future",
-        "iat past the leeway",
-    )
-    .await;
-    accepted(
-        addr,
-        json!({ "iat": t + LEEWAY / 3 }),
-        "iat within the leeway",
-    )
-    .await;
-    accepted(addr, json!({ "iat": t - 60 }), "iat in the past").await;
-
-    // The longest lifetime (an hour here).
-    refused(
-        addr,
-        json!({ "exp": t + 2 * HOUR }),
-        "longer than this server accepts",
-        "valid for two hours",
-    )
-    .await;
-    refused(
-        addr,
-        json!({ "exp": t + 365 * 24 * HOUR }),
-        "longer than this server accepts",
-        "valid for a year",
-    )
-    .await;
-    accepted(
-        addr,
-        json!({ "exp": t + HOUR - 60 }),
-        "valid for under an hour",
-    )
-    .await;
+    const NOT_YET: Option<&str> = Some("not valid yet");
+    const FUTURE: Option<&str> = Some("issued in the future");
+    const TOO_LONG: Option<&str> = Some("longer than this server accepts");
+    // (extra claims, the refusal's message or None when accepted, what the case is)
+    let cases = [
+        (json!({}), None, "no nbf, no iat"),
+        (json!({ "nbf": t + HOUR }), NOT_YET, "nbf in an hour"),
+        (
+            json!({ "nbf": t + 2 * LEEWAY }),
+            NOT_YET,
+            "nbf past the leeway",
+        ),
+        (
+            json!({ "nbf": t + LEEWAY / 3 }),
+            None,
+            "nbf within the leeway",
+        ),
+        (json!({ "nbf": t - HOUR }), None, "nbf in the past"),
+        (
+            json!({ "nbf": "soon" }),
+            Some("invalid"),
+            "nbf not a number",
+        ),
+        (json!({ "iat": t + HOUR }), FUTURE, "iat in an hour"),
+        (
+            json!({ "iat": t + 2 * LEEWAY }),
+            FUTURE,
+            "iat past the leeway",
+        ),
+        (
+            json!({ "iat": t + LEEWAY / 3 }),
+            None,
+            "iat within the leeway",
+        ),
+        (json!({ "iat": t - 60 }), None, "iat in the past"),
+        // The longest lifetime (an hour here).
+        (
+            json!({ "exp": t + 2 * HOUR }),
+            TOO_LONG,
+            "valid for two hours",
+        ),
+        (
+            json!({ "exp": t + 365 * 24 * HOUR }),
+            TOO_LONG,
+            "valid for a year",
+        ),
+        (
+            json!({ "exp": t + HOUR - 60 }),
+            None,
+            "valid for under an hour",
+        ),
+    ];
+    for (extra, refusal, what) in cases {
+        match refusal {
+            None => accepted(addr, extra, what).await,
+            Some(message) => refused(addr, extra, message, what).await,
+        }
+    }
 
     // The same checks in a WebSocket's connection_init.
     for (extra, what) in [

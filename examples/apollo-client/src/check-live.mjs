@@ -17,17 +17,7 @@ import { isSubscriptionOperation, relayStylePagination } from '@apollo/client/ut
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-import {
-  authorization,
-  check,
-  checkEq,
-  createConversations,
-  deleteConversations,
-  distinct,
-  endpoint,
-  rename,
-  run,
-} from '../../shared/live-check.mjs';
+import { authorization, check, checkEq, createConversations, deleteConversations, distinct, endpoint, rename, run } from '../../shared/live-check.mjs';
 
 const url = endpoint();
 const wsUrl = (() => {

@@ -27,17 +27,7 @@ import {
 import ConversationDetailFragment from './__generated__/ConversationDetail_conversation.graphql.js';
 import ConversationListFragment from './__generated__/ConversationList_query.graphql.js';
 import ConversationListQuery from './__generated__/ConversationListQuery.graphql.js';
-import {
-  authorization,
-  check,
-  checkEq,
-  createConversations,
-  deleteConversations,
-  distinct,
-  endpoint,
-  rename,
-  run,
-} from '../../shared/live-check.mjs';
+import { authorization, check, checkEq, createConversations, deleteConversations, distinct, endpoint, rename, run } from '../../shared/live-check.mjs';
 
 const url = endpoint();
 

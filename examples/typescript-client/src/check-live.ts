@@ -15,32 +15,12 @@
 // Every run works on conversations of a fresh random customer, so runs do not see each other.
 // Prints one line per check and `N passed, M failed`; exits 1 if any check failed.
 import { randomUUID } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
+import { authorization, check, checkEq, endpoint, run } from '../../shared/live-check.mjs';
 import { ConversationClient, GraphQLResponseError } from './client.js';
 import type { Conversation, ConversationEvent, EventStream, Schema } from './client.js';
 
-const url = process.env.GRAPHQL_URL ?? process.argv[2];
-if (!url) {
-  console.error('error: set GRAPHQL_URL (or pass the URL) of the /graphql endpoint');
-  process.exit(2);
-}
+const url = endpoint();
 
-let passed = 0;
-let failed = 0;
-function check(what: string, ok: boolean, got?: unknown, expected?: unknown): void {
-  if (ok) {
-    passed++;
-    console.log(`ok - ${what}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${what}`);
-    if (expected !== undefined) console.log(`    expected: ${JSON.stringify(expected)}`);
-    if (got !== undefined) console.log(`    got:      ${JSON.stringify(got)}`);
-  }
-}
-function checkEq(what: string, got: unknown, expected: unknown): void {
-  check(what, isDeepStrictEqual(got, expected), got, expected);
-}
 async function expectError(what: string, code: string, run: () => Promise<unknown>, field?: string) {
   try {
     const data = await run();
@@ -63,8 +43,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const DATETIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
 async function main(): Promise<void> {
-  const token = process.env.GRAPHQL_TOKEN;
-  const client = new ConversationClient(url!, token ? { authorization: `Bearer ${token}` } : {});
+  const client = new ConversationClient(url, headersOf());
   const customerId = randomUUID();
   const accountId = randomUUID();
   const ownerId = randomUUID();
@@ -274,8 +253,8 @@ async function safeWrites(client: ConversationClient, accountId: string): Promis
 }
 
 function headersOf(): Record<string, string> {
-  const token = process.env.GRAPHQL_TOKEN;
-  return token ? { authorization: `Bearer ${token}` } : {};
+  const auth = authorization();
+  return auth ? { authorization: auth } : {};
 }
 
 /**
@@ -364,18 +343,23 @@ async function expectQuiet(what: string, stream: EventStream<ConversationEvent>)
     unexpected.map((e) => (typeof e === 'string' ? e : { kind: e.kind, id: e.conversation.id, name: e.conversation.name })));
 }
 
-async function subscriptions(client: ConversationClient, accountId: string): Promise<void> {
-  const customerId = randomUUID();
-  const marker = `ts-events ${customerId.slice(0, 8)}`;
-  console.log(`# subscriptions at ${client.wsUrl}, customer ${customerId}, marker "${marker}"`);
-  const base = {
+/** A conversation to create in the event checks, all but its name. */
+function eventInput(customerId: string, accountId: string): Omit<Schema.CreateConversationInput, 'name'> {
+  return {
     customerId,
     accountId,
     type: 'MESSAGE',
     dialogId: '+673802',
     self: { type: 'TEL', target: '+14703298699' },
     peer: { type: 'TEL', target: '+673802' },
-  } satisfies Omit<Schema.CreateConversationInput, 'name'>;
+  };
+}
+
+async function subscriptions(client: ConversationClient, accountId: string): Promise<void> {
+  const customerId = randomUUID();
+  const marker = `ts-events ${customerId.slice(0, 8)}`;
+  console.log(`# subscriptions at ${client.wsUrl}, customer ${customerId}, marker "${marker}"`);
+  const base = eventInput(customerId, accountId);
   // `contains` ignores case: the filter has the marker in upper case.
   const filter: Schema.ConversationFilter = {
     customerId: { eq: customerId },
@@ -445,14 +429,7 @@ async function resume(client: ConversationClient, accountId: string): Promise<vo
   const customerId = randomUUID();
   const marker = `ts-resume ${customerId.slice(0, 8)}`;
   console.log(`# resuming after a disconnect, customer ${customerId}`);
-  const base = {
-    customerId,
-    accountId,
-    type: 'MESSAGE',
-    dialogId: '+673802',
-    self: { type: 'TEL', target: '+14703298699' },
-    peer: { type: 'TEL', target: '+673802' },
-  } satisfies Omit<Schema.CreateConversationInput, 'name'>;
+  const base = eventInput(customerId, accountId);
   const filter: Schema.ConversationFilter = { customerId: { eq: customerId } };
   const tidy: string[] = [];
 
@@ -520,11 +497,4 @@ async function resume(client: ConversationClient, accountId: string): Promise<vo
   for (const id of tidy) await client.deleteConversation(id).catch(() => {});
 }
 
-try {
-  await main();
-} catch (err) {
-  failed++;
-  console.log(`not ok - unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-}
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run(main);

@@ -12,16 +12,7 @@ import { Client, fetchExchange, gql } from '@urql/core';
 import { cacheExchange } from '@urql/exchange-graphcache';
 import { relayPagination } from '@urql/exchange-graphcache/extras';
 
-import {
-  authorization,
-  check,
-  checkEq,
-  createConversations,
-  deleteConversations,
-  distinct,
-  endpoint,
-  run,
-} from '../../shared/live-check.mjs';
+import { authorization, check, checkEq, createConversations, deleteConversations, distinct, endpoint, run } from '../../shared/live-check.mjs';
 
 const url = endpoint();
 

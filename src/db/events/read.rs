@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    QueryTrait, Statement,
 };
 use uuid::Uuid;
 
@@ -71,16 +71,15 @@ impl EventLog {
         if upto <= after || limit == 0 {
             return Ok(Vec::new());
         }
-        let mut query = Entity::find()
+        Entity::find()
             .filter(Column::Position.gt(position(after)))
-            .filter(Column::Position.lte(position(upto)));
-        if let Some(customer) = customer {
-            query = query.filter(Column::CustomerId.eq(customer));
-        }
-        if let Some(kinds) = kinds {
-            query = query.filter(Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
-        }
-        query
+            .filter(Column::Position.lte(position(upto)))
+            .apply_if(customer, |q, customer| {
+                q.filter(Column::CustomerId.eq(customer))
+            })
+            .apply_if(kinds, |q, kinds| {
+                q.filter(Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+            })
             .order_by_asc(Column::Position)
             .limit(limit)
             .all(&self.db)

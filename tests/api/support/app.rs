@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use axum::Router;
 use conversation_graphql::app::{self, AppOptions};
+use conversation_graphql::auth::Verifier;
 use conversation_graphql::db::{entity, ConversationStore};
+use conversation_graphql::graphql::Limits;
 use conversation_graphql::transfer;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
 use serde_json::{json, Value};
@@ -13,6 +15,24 @@ use uuid::Uuid;
 use super::database::{Backend, TestDb};
 use super::fixtures::{default_record, input, merge, FIELDS};
 use super::wait_until;
+
+/// Options with HS256 tokens signed with `secret` required.
+pub fn hs256_options(secret: &[u8]) -> AppOptions {
+    AppOptions {
+        auth: Some(Verifier::hs256(secret).expect("a valid secret")),
+        ..AppOptions::default()
+    }
+}
+
+/// Options with the default limits as `set` changes them.
+pub fn limited(set: impl FnOnce(&mut Limits)) -> AppOptions {
+    let mut limits = Limits::default();
+    set(&mut limits);
+    AppOptions {
+        limits,
+        ..AppOptions::default()
+    }
+}
 
 pub struct TestApp {
     pub(super) router: Router,

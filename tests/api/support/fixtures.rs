@@ -167,18 +167,39 @@ pub fn at(s: &str) -> DateTime<Utc> {
 
 /// The ids of a `conversations` answer, in order.
 pub fn ids(connection: &Value) -> Vec<String> {
-    connection["edges"]
-        .as_array()
-        .expect("edges")
+    nodes(connection)
         .iter()
-        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .map(|n| n["id"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The names of a connection's nodes (`nodes { name }` or `edges { node { name } }`), in
+/// order.
+pub fn node_names(connection: &Value) -> Vec<String> {
+    nodes(connection)
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The nodes of a connection answer: its `nodes`, or each of its `edges`' `node`.
+pub fn nodes(connection: &Value) -> Vec<Value> {
+    match connection["nodes"].as_array() {
+        Some(nodes) => nodes.clone(),
+        None => connection["edges"]
+            .as_array()
+            .expect("a connection with nodes or edges")
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect(),
+    }
 }
 
 /// Two customers for tenancy tests, and an agent of the first.
 pub const CUST_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 pub const CUST_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 pub const AGENT_1: &str = "11111111-0000-4000-8000-00000000a001";
+pub const AGENT_2: &str = "22222222-0000-4000-8000-00000000a002";
 
 /// An `Authorization` value with an HS256 token for this caller, valid for ten minutes.
 pub fn bearer_for(

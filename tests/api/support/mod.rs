@@ -26,7 +26,7 @@ mod ws;
 use std::future::Future;
 use std::time::Duration;
 
-pub use app::TestApp;
+pub use app::{hs256_options, limited, TestApp};
 pub use database::{Backend, SqliteFile};
 pub use fixtures::*;
 pub use http::*;
