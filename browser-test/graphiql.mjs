@@ -53,18 +53,28 @@ async function post(query, variables) {
   return res.json();
 }
 /**
+ * Types `text` over the editor's content as a person would (focus, select all, type), checks
+ * the editor holds it, and pauses: GraphiQL re-reads the operation name from the editor after
+ * a short debounce, and a person pauses before pressing run too (else it sends the old
+ * `operationName`).
+ */
+async function typeOver(page, editor, text, what) {
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+  const editorText = await editor.evaluate((el) => el.CodeMirror?.getValue());
+  check(`the query editor holds the typed ${what}`, editorText === text, { editorText });
+  await page.waitForTimeout(500);
+}
+
+/**
  * Types a subscription into the editor, runs it, and checks that a conversation created over
  * HTTP shows in the result pane as its CREATED event.
  */
 async function subscription(page, editor, resultEditor) {
   const resultText = () => resultEditor.evaluate((el) => el.CodeMirror.getValue());
-  await editor.click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.insertText(SUBSCRIPTION);
-  const editorText = await editor.evaluate((el) => el.CodeMirror?.getValue());
-  check('the query editor holds the typed subscription', editorText === SUBSCRIPTION, { editorText });
-  await page.waitForTimeout(500); // the operation-name debounce, as above
+  await typeOver(page, editor, SUBSCRIPTION, 'subscription');
   await page.locator('button.graphiql-execute-button').click();
 
   // The server registers a subscription a moment after the browser sends it, and says nothing
@@ -285,15 +295,7 @@ try {
     tabs.length === 2 && tabs[0].includes('Newest') && tabs[1].includes('Watch'), tabs);
 
   // Type the query as a person would: focus the editor, select all, type over it.
-  await editor.click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.insertText(QUERY);
-  const editorText = await editor.evaluate((el) => el.CodeMirror?.getValue());
-  check('the query editor holds the typed query', editorText === QUERY, { editorText });
-  // GraphiQL re-reads the operation name from the editor after a short debounce; a person
-  // pauses before pressing run, and so do we (else it sends the old `operationName`).
-  await page.waitForTimeout(500);
+  await typeOver(page, editor, QUERY, 'query');
 
   // Run it with the execute (play) button.
   await page.locator('button.graphiql-execute-button').click();

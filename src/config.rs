@@ -20,6 +20,25 @@ pub fn defaults<T: Args + FromArgMatches>() -> T {
     T::from_arg_matches(&matches).expect("defaults parse")
 }
 
+/// `Default` for groups of flags: their defaults as clap's attributes give them ([`defaults`]).
+macro_rules! default_from_flags {
+    ($($flags:ty),+ $(,)?) => {$(
+        impl Default for $flags {
+            /// The flags' defaults (the environment is not read).
+            fn default() -> Self {
+                defaults()
+            }
+        }
+    )+};
+}
+
+default_from_flags!(
+    EventOptions,
+    Limits,
+    IdempotencyOptions,
+    crate::http::serve::ConnectionLimits,
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "conversation-graphql",

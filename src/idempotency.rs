@@ -6,9 +6,6 @@ use std::time::Duration;
 
 use crate::db::ConversationStore;
 
-/// Keys deleted per statement.
-const PRUNE_BATCH: u64 = 1000;
-
 /// The flags of idempotency keys.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IdempotencyOptions {
@@ -18,13 +15,6 @@ pub struct IdempotencyOptions {
     #[arg(long, env = "IDEMPOTENCY_TTL", default_value = "24h",
           value_parser = crate::config::parse_duration)]
     pub idempotency_ttl: Duration,
-}
-
-impl Default for IdempotencyOptions {
-    /// The flags' defaults.
-    fn default() -> Self {
-        crate::config::defaults()
-    }
 }
 
 /// Starts the pruner of `store`'s expired keys; it stops when the pool is closed.
@@ -54,13 +44,5 @@ pub async fn prune_all(
     store: &ConversationStore,
     ttl: Duration,
 ) -> Result<u64, crate::db::StoreError> {
-    let mut total = 0;
-    loop {
-        let n = store.prune_idempotency_keys(ttl, PRUNE_BATCH).await?;
-        total += n;
-        if n < PRUNE_BATCH {
-            return Ok(total);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    crate::db::prune_in_batches(|batch| store.prune_idempotency_keys(ttl, batch)).await
 }

@@ -5,6 +5,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod shared;
+
 mod m20261126_000001_create_conversations;
 mod m20261126_000002_cover_tm_delete;
 mod m20261126_000003_target_indexes;

@@ -17,6 +17,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_orm_migration::SchemaManagerConnection;
 
+use crate::shared::{create_index, new_table, timestamp, uuid};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -84,19 +86,6 @@ async fn mysql_code_point_collation(conn: &SchemaManagerConnection<'_>) -> Resul
         .to_owned())
 }
 
-/// Whether the current MySQL/MariaDB database has an index of this name on `conversations`.
-async fn mysql_index_exists(conn: &SchemaManagerConnection<'_>, name: &str) -> Result<bool, DbErr> {
-    let found = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::MySql,
-            "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
-             AND TABLE_NAME = 'conversations' AND INDEX_NAME = ?",
-            [name.into()],
-        ))
-        .await?;
-    Ok(found.is_some())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -108,51 +97,38 @@ impl MigrationTrait for Migration {
                 .default("")
                 .to_owned()
         };
-        let time = |col: Conversations| {
-            let mut def = ColumnDef::new(col);
-            match backend {
-                DbBackend::MySql => def.custom(Alias::new("DATETIME(6)")),
-                _ => def.timestamp_with_time_zone(),
-            };
-            def
+        let time = |col: Conversations| timestamp(col, backend);
+        let collation = match backend {
+            DbBackend::MySql => mysql_code_point_collation(manager.get_connection()).await?,
+            _ => String::new(),
         };
-        let mut table = Table::create();
-        if backend == DbBackend::MySql {
-            // Every string column inherits the table's collation.
+        let mut table = new_table(Conversations::Table, backend, "utf8mb4", &collation);
+        table
+            .col(uuid(Conversations::Id).primary_key())
+            .col(uuid(Conversations::CustomerId))
+            .col(string(Conversations::OwnerType, 32))
+            .col(ColumnDef::new(Conversations::OwnerId).uuid().null())
+            .col(uuid(Conversations::AccountId))
+            .col(string(Conversations::Name, 255))
+            .col(ColumnDef::new(Conversations::Detail).text().not_null())
+            .col(string(Conversations::Type, 16))
+            .col(string(Conversations::DialogId, 255));
+        use Conversations::*;
+        let addresses = [
+            [SelfType, SelfTarget, SelfTargetName, SelfName, SelfDetail],
+            [PeerType, PeerTarget, PeerTargetName, PeerName, PeerDetail],
+        ];
+        for [kind, target, target_name, name, detail] in addresses {
             table
-                .character_set("utf8mb4")
-                .collate(mysql_code_point_collation(manager.get_connection()).await?);
+                .col(string(kind, 16))
+                .col(string(target, 255))
+                .col(string(target_name, 255))
+                .col(string(name, 255))
+                .col(string(detail, 255));
         }
-
         manager
             .create_table(
                 table
-                    .table(Conversations::Table)
-                    .if_not_exists()
-                    .col(
-                        ColumnDef::new(Conversations::Id)
-                            .uuid()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(Conversations::CustomerId).uuid().not_null())
-                    .col(string(Conversations::OwnerType, 32))
-                    .col(ColumnDef::new(Conversations::OwnerId).uuid().null())
-                    .col(ColumnDef::new(Conversations::AccountId).uuid().not_null())
-                    .col(string(Conversations::Name, 255))
-                    .col(ColumnDef::new(Conversations::Detail).text().not_null())
-                    .col(string(Conversations::Type, 16))
-                    .col(string(Conversations::DialogId, 255))
-                    .col(string(Conversations::SelfType, 16))
-                    .col(string(Conversations::SelfTarget, 255))
-                    .col(string(Conversations::SelfTargetName, 255))
-                    .col(string(Conversations::SelfName, 255))
-                    .col(string(Conversations::SelfDetail, 255))
-                    .col(string(Conversations::PeerType, 16))
-                    .col(string(Conversations::PeerTarget, 255))
-                    .col(string(Conversations::PeerTargetName, 255))
-                    .col(string(Conversations::PeerName, 255))
-                    .col(string(Conversations::PeerDetail, 255))
                     .col(time(Conversations::TmCreate).not_null())
                     .col(time(Conversations::TmUpdate).null())
                     .col(time(Conversations::TmDelete).null())
@@ -160,64 +136,28 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        let indexes: [(&str, &[Conversations]); 6] = [
+        let indexes = [
             (
                 "idx_conversations_customer_created",
-                &[
-                    Conversations::CustomerId,
-                    Conversations::TmCreate,
-                    Conversations::Id,
-                ],
+                "(customer_id, tm_create, id)",
             ),
+            ("idx_conversations_created", "(tm_create, id)"),
+            ("idx_conversations_peer", "(peer_type, peer_target)"),
+            ("idx_conversations_self", "(self_type, self_target)"),
+            ("idx_conversations_dialog", "(type, dialog_id)"),
+            ("idx_conversations_owner", "(owner_id)"),
+            // `orderBy: NAME` sorts by code point; on PostgreSQL that is an expression.
             (
-                "idx_conversations_created",
-                &[Conversations::TmCreate, Conversations::Id],
+                "idx_conversations_name",
+                match backend {
+                    DbBackend::Postgres => "((name COLLATE \"C\"), id)",
+                    _ => "(name, id)",
+                },
             ),
-            (
-                "idx_conversations_peer",
-                &[Conversations::PeerType, Conversations::PeerTarget],
-            ),
-            (
-                "idx_conversations_self",
-                &[Conversations::SelfType, Conversations::SelfTarget],
-            ),
-            (
-                "idx_conversations_dialog",
-                &[Conversations::Type, Conversations::DialogId],
-            ),
-            ("idx_conversations_owner", &[Conversations::OwnerId]),
         ];
         let conn = manager.get_connection();
-        for (name, cols) in indexes {
-            // MySQL has no `CREATE INDEX IF NOT EXISTS` (MariaDB has): look first.
-            if backend == DbBackend::MySql && mysql_index_exists(conn, name).await? {
-                continue;
-            }
-            let mut index = Index::create();
-            index.name(name).table(Conversations::Table).if_not_exists();
-            for col in cols {
-                index.col(*col);
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
-
-        // `orderBy: NAME` sorts by code point; on PostgreSQL that is an expression.
-        let name_key = match backend {
-            DbBackend::Postgres => "(name COLLATE \"C\")",
-            _ => "name",
-        };
-        if !(backend == DbBackend::MySql
-            && mysql_index_exists(conn, "idx_conversations_name").await?)
-        {
-            let if_not_exists = if backend == DbBackend::MySql {
-                ""
-            } else {
-                "IF NOT EXISTS "
-            };
-            conn.execute_unprepared(&format!(
-                "CREATE INDEX {if_not_exists}idx_conversations_name ON conversations ({name_key}, id)"
-            ))
-            .await?;
+        for (name, on) in indexes {
+            create_index(conn, false, name, "conversations", on).await?;
         }
         // `orderBy: TM_UPDATE` sorts on an expression (NULL as the far future); an expression
         // index serves it where the backend has them. MySQL/MariaDB sort it without one.

@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::shared::{create_index, drop_index};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -12,63 +14,22 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden, Clone, Copy)]
-enum Conversations {
-    Table,
-    Id,
-    CustomerId,
-    TmCreate,
-    TmDelete,
-}
-
 const OLD: &str = "idx_conversations_customer_created";
 const NEW: &str = "idx_conversations_customer_live";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name(NEW)
-                    .table(Conversations::Table)
-                    .col(Conversations::CustomerId)
-                    .col(Conversations::TmCreate)
-                    .col(Conversations::Id)
-                    .col(Conversations::TmDelete)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(OLD)
-                    .table(Conversations::Table)
-                    .to_owned(),
-            )
-            .await
+        let conn = manager.get_connection();
+        let on = "(customer_id, tm_create, id, tm_delete)";
+        create_index(conn, false, NEW, "conversations", on).await?;
+        drop_index(conn, OLD, "conversations").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name(OLD)
-                    .table(Conversations::Table)
-                    .col(Conversations::CustomerId)
-                    .col(Conversations::TmCreate)
-                    .col(Conversations::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(NEW)
-                    .table(Conversations::Table)
-                    .to_owned(),
-            )
-            .await
+        let conn = manager.get_connection();
+        let on = "(customer_id, tm_create, id)";
+        create_index(conn, false, OLD, "conversations", on).await?;
+        drop_index(conn, NEW, "conversations").await
     }
 }

@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::shared::{create_index, drop_index};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -12,46 +14,23 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden, Clone, Copy)]
-enum Conversations {
-    Table,
-    PeerTarget,
-    SelfTarget,
-}
-
-const INDEXES: [(&str, Conversations); 2] = [
-    ("idx_conversations_peer_target", Conversations::PeerTarget),
-    ("idx_conversations_self_target", Conversations::SelfTarget),
+const INDEXES: [(&str, &str); 2] = [
+    ("idx_conversations_peer_target", "(peer_target)"),
+    ("idx_conversations_self_target", "(self_target)"),
 ];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, col) in INDEXES {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(Conversations::Table)
-                        .col(col)
-                        .if_not_exists()
-                        .to_owned(),
-                )
-                .await?;
+        for (name, on) in INDEXES {
+            create_index(manager.get_connection(), false, name, "conversations", on).await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for (name, _) in INDEXES {
-            manager
-                .drop_index(
-                    Index::drop()
-                        .name(name)
-                        .table(Conversations::Table)
-                        .to_owned(),
-                )
-                .await?;
+            drop_index(manager.get_connection(), name, "conversations").await?;
         }
         Ok(())
     }

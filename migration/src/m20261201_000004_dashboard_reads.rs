@@ -20,6 +20,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_orm_migration::SchemaManagerConnection;
 
+use crate::shared::{create_index, drop_index, mysql_exists, Named};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -117,65 +119,6 @@ pub fn sqlite_search_text(prefix: &str) -> String {
     )
 }
 
-async fn mysql_has(
-    conn: &SchemaManagerConnection<'_>,
-    sql: &str,
-    name: &str,
-) -> Result<bool, DbErr> {
-    Ok(conn
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::MySql,
-            sql,
-            [name.into()],
-        ))
-        .await?
-        .is_some())
-}
-
-async fn mysql_index_exists(conn: &SchemaManagerConnection<'_>, name: &str) -> Result<bool, DbErr> {
-    mysql_has(
-        conn,
-        "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
-         AND TABLE_NAME = 'conversations' AND INDEX_NAME = ?",
-        name,
-    )
-    .await
-}
-
-async fn mysql_column_exists(
-    conn: &SchemaManagerConnection<'_>,
-    name: &str,
-) -> Result<bool, DbErr> {
-    mysql_has(
-        conn,
-        "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
-         AND TABLE_NAME = 'conversations' AND COLUMN_NAME = ?",
-        name,
-    )
-    .await
-}
-
-/// `CREATE INDEX` unless it exists (MySQL has no `IF NOT EXISTS` for indexes).
-async fn create_index(
-    conn: &SchemaManagerConnection<'_>,
-    name: &str,
-    on: &str,
-) -> Result<(), DbErr> {
-    let backend = conn.get_database_backend();
-    if backend == DbBackend::MySql {
-        if !mysql_index_exists(conn, name).await? {
-            conn.execute_unprepared(&format!("CREATE INDEX {name} ON conversations {on}"))
-                .await?;
-        }
-        return Ok(());
-    }
-    conn.execute_unprepared(&format!(
-        "CREATE INDEX IF NOT EXISTS {name} ON conversations {on}"
-    ))
-    .await
-    .map(|_| ())
-}
-
 /// The schema `pg_trgm` is installed in, installing it first if needed: into `public` when
 /// that schema exists (tests keep each database in a schema of its own and drop it after),
 /// else into the current schema. Concurrent migrations wait for each other on a lock.
@@ -266,13 +209,21 @@ impl MigrationTrait for Migration {
         let backend = manager.get_database_backend();
         create_index(
             conn,
+            false,
             GROUPS_INDEX,
+            "conversations",
             "(customer_id, type, owner_id, account_id, tm_delete)",
         )
         .await?;
         for (column, index) in DIALABLE_COLUMNS {
             if backend == DbBackend::MySql
-                && !mysql_column_exists(conn, &format!("{column}_phone")).await?
+                && !mysql_exists(
+                    conn,
+                    Named::Column,
+                    "conversations",
+                    &format!("{column}_phone"),
+                )
+                .await?
             {
                 conn.execute_unprepared(&format!(
                     "ALTER TABLE conversations ADD COLUMN {column}_phone VARCHAR(255) \
@@ -281,14 +232,23 @@ impl MigrationTrait for Migration {
                 ))
                 .await?;
             }
-            create_index(conn, index, &format!("({})", phone_form(backend, column))).await?;
+            create_index(
+                conn,
+                false,
+                index,
+                "conversations",
+                &format!("({})", phone_form(backend, column)),
+            )
+            .await?;
         }
         match backend {
             DbBackend::Postgres => {
                 let schema = pg_trgm_schema(conn).await?;
                 create_index(
                     conn,
+                    false,
                     SEARCH_INDEX,
+                    "conversations",
                     &format!(
                         "USING gin (({}) \"{schema}\".gin_trgm_ops)",
                         search_document(backend)
@@ -305,7 +265,9 @@ impl MigrationTrait for Migration {
                 .await?;
                 create_index(
                     conn,
+                    false,
                     DIGITS_INDEX,
+                    "conversations",
                     &format!(
                         "USING gin ({DIGIT_GRAMS_FUNCTION}({}))",
                         search_digits(backend)
@@ -343,11 +305,7 @@ impl MigrationTrait for Migration {
             indexes.extend([SEARCH_INDEX, DIGITS_INDEX]);
         }
         for index in indexes {
-            let sql = match backend {
-                DbBackend::MySql => format!("DROP INDEX {index} ON conversations"),
-                _ => format!("DROP INDEX IF EXISTS {index}"),
-            };
-            conn.execute_unprepared(&sql).await?;
+            drop_index(conn, index, "conversations").await?;
         }
         match backend {
             DbBackend::MySql => {

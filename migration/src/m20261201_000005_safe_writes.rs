@@ -10,7 +10,8 @@
 //!   `created_at` is indexed for the pruning of expired keys.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::shared::{create_index, new_table, timestamp, uuid};
 
 pub struct Migration;
 
@@ -57,34 +58,15 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        let mut created_at = ColumnDef::new(IdempotencyKeys::CreatedAt);
-        match backend {
-            DbBackend::MySql => created_at.custom(Alias::new("DATETIME(6)")),
-            _ => created_at.timestamp_with_time_zone(),
-        };
         let hex = |col: IdempotencyKeys| ColumnDef::new(col).char_len(64).not_null().to_owned();
-        let mut table = Table::create();
-        if backend == DbBackend::MySql {
-            table.character_set("ascii").collate("ascii_bin");
-        }
         manager
             .create_table(
-                table
-                    .table(IdempotencyKeys::Table)
-                    .if_not_exists()
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::CustomerId)
-                            .uuid()
-                            .not_null(),
-                    )
+                new_table(IdempotencyKeys::Table, backend, "ascii", "ascii_bin")
+                    .col(uuid(IdempotencyKeys::CustomerId))
                     .col(hex(IdempotencyKeys::KeyHash))
                     .col(hex(IdempotencyKeys::Digest))
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::ConversationId)
-                            .uuid()
-                            .not_null(),
-                    )
-                    .col(created_at.not_null())
+                    .col(uuid(IdempotencyKeys::ConversationId))
+                    .col(timestamp(IdempotencyKeys::CreatedAt, backend).not_null())
                     .primary_key(
                         Index::create()
                             .col(IdempotencyKeys::CustomerId)
@@ -93,16 +75,15 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name(CREATED_INDEX)
-                    .table(IdempotencyKeys::Table)
-                    .col(IdempotencyKeys::CreatedAt)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await
+        let conn = manager.get_connection();
+        create_index(
+            conn,
+            false,
+            CREATED_INDEX,
+            "idempotency_keys",
+            "(created_at)",
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -24,6 +24,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+use crate::shared::{big_integer, create_index, new_table, timestamp, uuid};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -103,48 +105,24 @@ impl MigrationTrait for Migration {
             };
             def
         };
-        let mut at = ColumnDef::new(ConversationEvents::At);
-        match backend {
-            DbBackend::MySql => at.custom(Alias::new("DATETIME(6)")),
-            _ => at.timestamp_with_time_zone(),
-        };
-        let mut table = Table::create();
-        if backend == DbBackend::MySql {
-            table.character_set("utf8mb4").collate("utf8mb4_bin");
-        }
         manager
             .create_table(
-                table
-                    .table(ConversationEvents::Table)
-                    .if_not_exists()
+                new_table(ConversationEvents::Table, backend, "utf8mb4", "utf8mb4_bin")
                     .col(
-                        ColumnDef::new(ConversationEvents::Id)
-                            .big_integer()
+                        big_integer(ConversationEvents::Id)
                             .not_null()
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(
-                        ColumnDef::new(ConversationEvents::Position)
-                            .big_integer()
-                            .null(),
-                    )
+                    .col(big_integer(ConversationEvents::Position).null())
                     .col(
                         ColumnDef::new(ConversationEvents::Kind)
                             .string_len(16)
                             .not_null(),
                     )
-                    .col(
-                        ColumnDef::new(ConversationEvents::ConversationId)
-                            .uuid()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ConversationEvents::CustomerId)
-                            .uuid()
-                            .not_null(),
-                    )
-                    .col(at.not_null())
+                    .col(uuid(ConversationEvents::ConversationId))
+                    .col(uuid(ConversationEvents::CustomerId))
+                    .col(timestamp(ConversationEvents::At, backend).not_null())
                     .col(json(ConversationEvents::Conversation).not_null())
                     .col(json(ConversationEvents::Previous).null())
                     .to_owned(),
@@ -161,42 +139,47 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(
-                        ColumnDef::new(ConversationEventHead::Position)
-                            .big_integer()
-                            .not_null(),
-                    )
+                    .col(big_integer(ConversationEventHead::Position).not_null())
                     .to_owned(),
             )
             .await?;
 
         let conn = manager.get_connection();
-        let (if_not_exists, insert_head) = match backend {
-            // MySQL has no `CREATE INDEX IF NOT EXISTS`; a fresh table has no indexes yet.
-            DbBackend::MySql => (
-                "",
-                "INSERT IGNORE INTO conversation_event_head (id, position) VALUES (1, 0)",
-            ),
-            _ => (
-                "IF NOT EXISTS ",
+        let insert_head = match backend {
+            DbBackend::MySql => {
+                "INSERT IGNORE INTO conversation_event_head (id, position) VALUES (1, 0)"
+            }
+            _ => {
                 "INSERT INTO conversation_event_head (id, position) VALUES (1, 0) \
-                 ON CONFLICT DO NOTHING",
-            ),
+                 ON CONFLICT DO NOTHING"
+            }
         };
-        conn.execute_unprepared(&format!(
-            "CREATE UNIQUE INDEX {if_not_exists}idx_conversation_events_position \
-             ON conversation_events (position)"
-        ))
+        let events = "conversation_events";
+        create_index(
+            conn,
+            true,
+            "idx_conversation_events_position",
+            events,
+            "(position)",
+        )
         .await?;
-        conn.execute_unprepared(&format!(
-            "CREATE INDEX {if_not_exists}idx_conversation_events_customer \
-             ON conversation_events (customer_id, position)"
-        ))
+        let by_customer = "(customer_id, position)";
+        create_index(
+            conn,
+            false,
+            "idx_conversation_events_customer",
+            events,
+            by_customer,
+        )
         .await?;
         if backend == DbBackend::Postgres {
-            conn.execute_unprepared(
-                "CREATE INDEX IF NOT EXISTS idx_conversation_events_pending \
-                 ON conversation_events (id) WHERE position IS NULL",
+            let pending = "(id) WHERE position IS NULL";
+            create_index(
+                conn,
+                false,
+                "idx_conversation_events_pending",
+                events,
+                pending,
             )
             .await?;
         }

@@ -143,18 +143,14 @@ impl ConversationStore {
         include_deleted: bool,
     ) -> Result<Vec<Conversation>, DbErr> {
         let backend = self.backend();
-        Entity::find()
+        let select = Entity::find()
             .apply_if(after, |q, after| q.filter(Column::Id.gt(after)))
             .apply_if((!include_deleted).then(Predicate::live), |q, live| {
                 q.filter(compile(&live, backend))
             })
             .order_by_asc(Column::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Conversation::try_from)
-            .collect()
+            .limit(limit);
+        crate::db::all_as(select, &self.db).await
     }
 }
 

@@ -64,8 +64,9 @@ pub mod entity {
 
 use entity::{ActiveModel, Column, Entity, Model};
 
-/// How often the claim starts again after removing an expired key (another expired key
-/// cannot appear in between, so twice is enough; the third is a safety margin).
+/// How often the claim starts again after an expired key was removed (by this call or by the
+/// pruner): another expired key cannot appear in between, so twice is enough; the third is
+/// a safety margin.
 const ATTEMPTS: usize = 3;
 
 /// What became of a claim.
@@ -74,6 +75,9 @@ enum Claim {
     Mine(WriteTxn),
     /// Another call holds the key (the transaction was rolled back).
     Taken(Model),
+    /// The key that stopped the insert was deleted (expired and pruned) before it could be
+    /// read: the claim starts again.
+    Vanished,
 }
 
 impl ConversationStore {
@@ -109,6 +113,7 @@ impl ConversationStore {
                             return Ok(conversation);
                         }
                         Claim::Taken(held) => held,
+                        Claim::Vanished => continue,
                     }
                 }
             };
@@ -164,10 +169,9 @@ impl ConversationStore {
         let held = Entity::find_by_id((conversation.body.customer_id, key_hash.to_owned()))
             .lock_shared()
             .one(&*txn)
-            .await?
-            .ok_or_else(|| DbErr::Custom("an idempotency key vanished while claimed".into()))?;
+            .await?;
         txn.rollback().await?;
-        Ok(Claim::Taken(held))
+        Ok(held.map_or(Claim::Vanished, Claim::Taken))
     }
 
     /// Deletes the key if it is still older than `cutoff`.

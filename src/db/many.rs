@@ -21,13 +21,9 @@ impl ConversationStore {
             return Ok(Vec::new());
         }
         let db = self.connection();
-        Entity::find()
+        let select = Entity::find()
             .filter(Column::Id.is_in(ids.iter().copied()))
-            .filter(compile(scope, db.get_database_backend()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(Conversation::try_from)
-            .collect()
+            .filter(compile(scope, db.get_database_backend()));
+        crate::db::all_as(select, db).await
     }
 }

@@ -193,3 +193,34 @@ pub fn pool_stats(db: &DatabaseConnection) -> PoolStats {
         _ => stats!(db.get_sqlite_connection_pool()),
     }
 }
+
+/// Rows a pruning statement deletes at most, so that none holds its locks for long.
+pub const PRUNE_BATCH: u64 = 1000;
+
+/// Runs `prune(PRUNE_BATCH)` (which deletes at most that many rows and says how many it
+/// deleted) until a batch deletes fewer, pausing 10 ms between batches; returns the total.
+pub async fn prune_in_batches<F, Fut, E>(mut prune: F) -> Result<u64, E>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, E>>,
+{
+    let mut total = 0;
+    loop {
+        let n = prune(PRUNE_BATCH).await?;
+        total += n;
+        if n < PRUNE_BATCH {
+            return Ok(total);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Every row `select` finds on `db`, each converted from its model.
+pub(crate) async fn all_as<E, T, C>(select: sea_orm::Select<E>, db: &C) -> Result<Vec<T>, DbErr>
+where
+    E: sea_orm::EntityTrait,
+    T: TryFrom<E::Model, Error = DbErr>,
+    C: sea_orm::ConnectionTrait,
+{
+    select.all(db).await?.into_iter().map(T::try_from).collect()
+}

@@ -22,8 +22,9 @@ use super::text::{DialogId, LongText, ShortText};
 use super::time::{format, happened, parse_record_time};
 use super::Invalid;
 
-/// What a client chooses about a conversation, every part valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a client chooses about a conversation, every part valid. Its JSON form (in field
+/// order) is what the idempotency digest is taken of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Body {
     /// The customer (tenant) it belongs to.
     pub customer_id: Uuid,
@@ -32,8 +33,10 @@ pub struct Body {
     pub account_id: Uuid,
     pub name: ShortText,
     pub detail: LongText,
+    #[serde(rename = "type")]
     pub kind: ConversationType,
     pub dialog_id: DialogId,
+    #[serde(rename = "self")]
     pub self_address: Address,
     pub peer: Address,
 }

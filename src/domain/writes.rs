@@ -47,17 +47,7 @@ impl Body {
     /// SHA-256 (lower-case hex) of the checked create input: two inputs that store the same
     /// conversation (`+1 (470) 329-8699` and `+14703298699`) have the same digest.
     pub fn digest(&self) -> String {
-        let canonical = serde_json::json!({
-            "customer_id": self.customer_id,
-            "owner_id": self.owner_id,
-            "account_id": self.account_id,
-            "name": self.name,
-            "detail": self.detail,
-            "type": self.kind,
-            "dialog_id": self.dialog_id,
-            "self": self.self_address,
-            "peer": self.peer,
-        });
+        let canonical = serde_json::to_value(self).expect("a body is always JSON");
         format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
     }
 }

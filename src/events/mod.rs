@@ -62,13 +62,6 @@ pub struct EventOptions {
     pub event_retention: Duration,
 }
 
-impl Default for EventOptions {
-    /// The flags' defaults.
-    fn default() -> Self {
-        crate::config::defaults()
-    }
-}
-
 /// How one replica delivers events.
 #[derive(Debug, Clone)]
 pub struct EventSettings {

@@ -6,7 +6,7 @@
 //! Every replica runs one; the log's head row lock makes them take turns.
 //!
 //! The pruner deletes events older than the retention from the oldest up, in batches of
-//! [`PRUNE_BATCH`] with a pause between them, so no statement holds locks for long.
+//! [`crate::db::PRUNE_BATCH`] with a pause between them, so no statement holds locks for long.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -16,9 +16,6 @@ use chrono::{DateTime, Utc};
 use super::{EventSettings, Inner};
 use crate::db::events::{EventLog, SEQUENCE_BATCH};
 use crate::db::StoreError;
-
-/// Events deleted per statement.
-const PRUNE_BATCH: u64 = 1000;
 
 pub(super) fn spawn(inner: &Arc<Inner>, settings: &EventSettings) {
     let weak = Arc::downgrade(inner);
@@ -90,15 +87,7 @@ pub(super) async fn prune_all(
     log: &EventLog,
     older_than: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let mut total = 0;
-    loop {
-        let n = log.prune(older_than, PRUNE_BATCH).await?;
-        total += n;
-        if n < PRUNE_BATCH {
-            return Ok(total);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    crate::db::prune_in_batches(|batch| log.prune(older_than, batch)).await
 }
 
 async fn prune(weak: Weak<Inner>, log: EventLog, retention: Duration) {

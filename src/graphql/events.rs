@@ -81,24 +81,23 @@ impl ConversationEventEdge {
 /// A page of the event log, oldest first (Relay Cursor Connections).
 pub struct ConversationEventConnection(pub LogPage);
 
+impl ConversationEventConnection {
+    /// Each event of the page, wrapped.
+    fn each<T>(&self, wrap: impl FnMut(Arc<Event>) -> T) -> Vec<T> {
+        self.0.events.iter().cloned().map(wrap).collect()
+    }
+}
+
 #[Object]
 impl ConversationEventConnection {
     /// The events of this page with their cursors.
     async fn edges(&self) -> Vec<ConversationEventEdge> {
-        self.0
-            .events
-            .iter()
-            .map(|e| ConversationEventEdge(e.clone()))
-            .collect()
+        self.each(ConversationEventEdge)
     }
 
     /// The events of this page.
     async fn nodes(&self) -> Vec<ConversationEvent> {
-        self.0
-            .events
-            .iter()
-            .map(|e| ConversationEvent(e.clone()))
-            .collect()
+        self.each(ConversationEvent)
     }
 
     /// `endCursor` is where this page stopped looking: pass it as `after` for the next page

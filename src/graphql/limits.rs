@@ -65,13 +65,6 @@ pub struct Limits {
     pub persisted_queries: usize,
 }
 
-impl Default for Limits {
-    /// The flags' defaults.
-    fn default() -> Self {
-        crate::config::defaults()
-    }
-}
-
 /// What was measured; any selection beyond `MAX_VISITS` stops the walk (fragment bombs).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {

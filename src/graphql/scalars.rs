@@ -11,8 +11,20 @@ use crate::error::Code;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Uuid(pub uuid::Uuid);
 
-fn bad<T: async_graphql::InputType>(message: String) -> InputValueError<T> {
-    InputValueError::custom(message).with_extension("code", Code::BadUserInput.as_str())
+/// A string input read by `read` (its error is the message); anything but a string is the
+/// wrong type. Both are `BAD_USER_INPUT`.
+fn from_string<T: async_graphql::InputType>(
+    value: Value,
+    read: impl FnOnce(&str) -> Result<T, String>,
+) -> InputValueResult<T> {
+    let error = match &value {
+        Value::String(s) => InputValueError::custom(match read(s) {
+            Ok(v) => return Ok(v),
+            Err(message) => message,
+        }),
+        _ => InputValueError::expected_type(value),
+    };
+    Err(error.with_extension("code", Code::BadUserInput.as_str()))
 }
 
 #[Scalar(
@@ -23,13 +35,11 @@ fn bad<T: async_graphql::InputType>(message: String) -> InputValueError<T> {
 /// lower-case and hyphenated. A malformed UUID is a `BAD_USER_INPUT` error.
 impl ScalarType for Uuid {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(s) => uuid::Uuid::try_parse(s)
+        from_string(value, |s| {
+            uuid::Uuid::try_parse(s)
                 .map(Uuid)
-                .map_err(|_| bad(format!("`{s}` is not a UUID"))),
-            _ => Err(InputValueError::expected_type(value)
-                .with_extension("code", Code::BadUserInput.as_str())),
-        }
+                .map_err(|_| format!("`{s}` is not a UUID"))
+        })
     }
 
     fn is_valid(value: &Value) -> bool {
@@ -55,15 +65,11 @@ pub struct DateTime(pub chrono::DateTime<Utc>);
 /// far-future date.
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(s) => time::parse_rfc3339(s).map(DateTime).ok_or_else(|| {
-                bad(format!(
-                    "`{s}` is not an RFC 3339 date-time (e.g. 2022-06-23T05:05:40.950834Z)"
-                ))
-            }),
-            _ => Err(InputValueError::expected_type(value)
-                .with_extension("code", Code::BadUserInput.as_str())),
-        }
+        from_string(value, |s| {
+            time::parse_rfc3339(s).map(DateTime).ok_or_else(|| {
+                format!("`{s}` is not an RFC 3339 date-time (e.g. 2022-06-23T05:05:40.950834Z)")
+            })
+        })
     }
 
     fn is_valid(value: &Value) -> bool {

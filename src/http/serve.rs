@@ -65,19 +65,6 @@ pub struct ConnectionLimits {
     pub max_subscriptions_per_connection: u64,
 }
 
-impl Default for ConnectionLimits {
-    /// The flags' defaults (the environment is not read).
-    fn default() -> Self {
-        use clap::{Args, FromArgMatches};
-        let command = Self::augment_args(clap::Command::new("defaults"))
-            .mut_args(|arg| arg.env(None::<&'static str>));
-        let matches = command
-            .try_get_matches_from(["defaults"])
-            .expect("every connection limit has a default");
-        Self::from_arg_matches(&matches).expect("the defaults parse")
-    }
-}
-
 impl ConnectionLimits {
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_secs(self.header_read_timeout_secs)

@@ -61,6 +61,11 @@ impl Raw {
 
     /// The next response's status and body; `None` if none comes within `wait` (or the
     /// connection closes first).
+    /// The status of the response that must come within `WAIT`.
+    pub async fn status(&mut self, what: &str) -> u16 {
+        self.response(WAIT).await.expect(what).0
+    }
+
     pub async fn response(&mut self, wait: Duration) -> Option<(u16, String)> {
         let deadline = tokio::time::Instant::now() + wait;
         let head_end = loop {
@@ -163,11 +168,7 @@ async fn a_slow_request_head_is_cut_off() {
     );
     let mut fresh = Raw::connect(addr).await;
     assert!(fresh.post("").await);
-    let (status, _) = fresh
-        .response(WAIT)
-        .await
-        .expect("a fresh connection works");
-    assert_eq!(status, 200);
+    assert_eq!(fresh.status("a fresh connection works").await, 200);
 }
 
 async fn a_slow_body_gets_408() {
@@ -209,7 +210,7 @@ async fn idle_keep_alive_connections_are_closed() {
     let (_app, addr) = serve(limits, Duration::from_secs(10)).await;
     let mut raw = Raw::connect(addr).await;
     assert!(raw.post("").await);
-    assert_eq!(raw.response(WAIT).await.expect("answered").0, 200);
+    assert_eq!(raw.status("answered").await, 200);
     // Idle for longer than the header deadline: that deadline only runs once a request starts.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(raw.post("").await);
@@ -235,22 +236,18 @@ async fn request_heads_over_the_cap_get_431() {
         raw.post(&format!("X-Big: {}\r\n", "a".repeat(12_000)))
             .await
     );
-    assert_eq!(
-        raw.response(WAIT).await.expect("answered").0,
-        200,
-        "12 KB is fine"
-    );
+    assert_eq!(raw.status("answered").await, 200, "12 KB is fine");
     let mut raw = Raw::connect(addr).await;
     raw.post(&format!("X-Big: {}\r\n", "a".repeat(17_000)))
         .await;
-    assert_eq!(raw.response(WAIT).await.expect("answered").0, 431);
+    assert_eq!(raw.status("answered").await, 431);
     // Many small headers add up the same way.
     let mut raw = Raw::connect(addr).await;
     let many: String = (0..90)
         .map(|i| format!("X-{i}: {}\r\n", "b".repeat(200)))
         .collect();
     raw.post(&many).await;
-    assert_eq!(raw.response(WAIT).await.expect("answered").0, 431);
+    assert_eq!(raw.status("answered").await, 431);
 }
 
 async fn connections_over_the_limit_wait_for_one_to_close() {
@@ -263,7 +260,7 @@ async fn connections_over_the_limit_wait_for_one_to_close() {
     let mut second = Raw::connect(addr).await;
     for raw in [&mut first, &mut second] {
         assert!(raw.post("").await);
-        assert_eq!(raw.response(WAIT).await.expect("answered").0, 200);
+        assert_eq!(raw.status("answered").await, 200);
     }
     // The third connects (the listen backlog) but is not served while two are open.
     let mut third = Raw::connect(addr).await;
@@ -274,13 +271,9 @@ async fn connections_over_the_limit_wait_for_one_to_close() {
     );
     // The open ones keep working.
     assert!(first.post("").await);
-    assert_eq!(first.response(WAIT).await.expect("answered").0, 200);
+    assert_eq!(first.status("answered").await, 200);
     drop(first);
-    let (status, _) = third
-        .response(WAIT)
-        .await
-        .expect("served once a connection closed");
-    assert_eq!(status, 200);
+    assert_eq!(third.status("served once a connection closed").await, 200);
 }
 
 /// Under an open-file limit too low for `--max-connections`, the server serves at most what the
@@ -349,10 +342,10 @@ async fn the_binary_reads_connection_flags_and_environment() {
     );
     let mut raw = Raw::connect(server.addr).await;
     assert!(raw.post(&format!("X-Big: {}\r\n", "a".repeat(5_000))).await);
-    assert_eq!(raw.response(WAIT).await.expect("answered").0, 431);
+    assert_eq!(raw.status("answered").await, 431);
     let mut raw = Raw::connect(server.addr).await;
     assert!(raw.post("").await);
-    assert_eq!(raw.response(WAIT).await.expect("answered").0, 200);
+    assert_eq!(raw.status("answered").await, 200);
     assert!(raw.closed_within(WAIT).await, "IDLE_TIMEOUT_SECS=1 applies");
     drop(server);
     for suffix in ["", "-wal", "-shm"] {

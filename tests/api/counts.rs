@@ -3,6 +3,7 @@
 
 use conversation_graphql::app::AppOptions;
 use conversation_graphql::auth::Role;
+use conversation_graphql::graphql::Limits;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -358,8 +359,13 @@ crate::backend_tests! {
 
 /// `--max-complexity 1000`.
 fn low_complexity() -> AppOptions {
+    options_with(|l| l.max_complexity = 1000)
+}
+
+/// [`options`] with the limits as `set` changes them.
+fn options_with(set: impl FnOnce(&mut Limits)) -> AppOptions {
     let mut options = options();
-    options.limits.max_complexity = 1000;
+    set(&mut options.limits);
     options
 }
 
@@ -386,9 +392,7 @@ async fn groups_weigh_in_the_complexity_limit(mut app: TestApp) {
 
 /// `--max-groups 2`.
 fn small_max_groups() -> AppOptions {
-    let mut options = options();
-    options.limits.max_groups = 2;
-    options
+    options_with(|l| l.max_groups = 2)
 }
 
 /// The largest two groups, and `truncated`.

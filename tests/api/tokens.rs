@@ -76,62 +76,50 @@ async fn refused(addr: std::net::SocketAddr, extra: Value, message: &str, what: 
 async fn validity_periods(app: TestApp) {
     let addr = app.serve_http().await;
     let t = now();
-    const NOT_YET: Option<&str> = Some("not valid yet");
-    const FUTURE: Option<&str> = Some("issued in the future");
-    const TOO_LONG: Option<&str> = Some("longer than this server accepts");
     // (extra claims, the refusal's message or None when accepted, what the case is)
-    let cases = [
-        (json!({}), None, "no nbf, no iat"),
-        (json!({ "nbf": t + HOUR }), NOT_YET, "nbf in an hour"),
-        (
-            json!({ "nbf": t + 2 * LEEWAY }),
-            NOT_YET,
-            "nbf past the leeway",
-        ),
-        (
-            json!({ "nbf": t + LEEWAY / 3 }),
-            None,
-            "nbf within the leeway",
-        ),
-        (json!({ "nbf": t - HOUR }), None, "nbf in the past"),
+    let mut cases = vec![
+        (json!({}), None, "no nbf, no iat".to_owned()),
         (
             json!({ "nbf": "soon" }),
             Some("invalid"),
-            "nbf not a number",
+            "nbf not a number".into(),
         ),
-        (json!({ "iat": t + HOUR }), FUTURE, "iat in an hour"),
-        (
-            json!({ "iat": t + 2 * LEEWAY }),
-            FUTURE,
-            "iat past the leeway",
-        ),
-        (
-            json!({ "iat": t + LEEWAY / 3 }),
-            None,
-            "iat within the leeway",
-        ),
-        (json!({ "iat": t - 60 }), None, "iat in the past"),
-        // The longest lifetime (an hour here).
+    ];
+    // `nbf` and `iat` get the same leeway.
+    for (claim, refusal) in [("nbf", "not valid yet"), ("iat", "issued in the future")] {
+        for (at, refused, when) in [
+            (t + HOUR, true, "in an hour"),
+            (t + 2 * LEEWAY, true, "past the leeway"),
+            (t + LEEWAY / 3, false, "within the leeway"),
+            (t - HOUR, false, "in the past"),
+        ] {
+            let refusal = refused.then_some(refusal);
+            cases.push((json!({ claim: at }), refusal, format!("{claim} {when}")));
+        }
+    }
+    // The longest lifetime (an hour here).
+    let too_long = Some("longer than this server accepts");
+    cases.extend([
         (
             json!({ "exp": t + 2 * HOUR }),
-            TOO_LONG,
-            "valid for two hours",
+            too_long,
+            "valid for two hours".into(),
         ),
         (
             json!({ "exp": t + 365 * 24 * HOUR }),
-            TOO_LONG,
-            "valid for a year",
+            too_long,
+            "valid for a year".into(),
         ),
         (
             json!({ "exp": t + HOUR - 60 }),
             None,
-            "valid for under an hour",
+            "valid for under an hour".into(),
         ),
-    ];
+    ]);
     for (extra, refusal, what) in cases {
         match refusal {
-            None => accepted(addr, extra, what).await,
-            Some(message) => refused(addr, extra, message, what).await,
+            None => accepted(addr, extra, &what).await,
+            Some(message) => refused(addr, extra, message, &what).await,
         }
     }
 

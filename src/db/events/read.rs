@@ -71,7 +71,7 @@ impl EventLog {
         if upto <= after || limit == 0 {
             return Ok(Vec::new());
         }
-        Entity::find()
+        let select = Entity::find()
             .filter(Column::Position.gt(position(after)))
             .filter(Column::Position.lte(position(upto)))
             .apply_if(customer, |q, customer| {
@@ -81,12 +81,8 @@ impl EventLog {
                 q.filter(Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
             })
             .order_by_asc(Column::Position)
-            .limit(limit)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Event::try_from)
-            .collect()
+            .limit(limit);
+        crate::db::all_as(select, &self.db).await
     }
 
     /// The positions the log holds now.
