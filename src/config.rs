@@ -119,25 +119,8 @@ pub struct TokenArgs {
     #[arg(long)]
     pub agent_id: Option<uuid::Uuid>,
     /// How long the token is valid: `90s`, `30m`, `1h`, `7d`.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = crate::domain::parse_duration)]
     pub ttl: std::time::Duration,
-}
-
-/// A duration like `250ms`, `90s`, `30m`, `1h` or `7d` (a bare number is seconds).
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 1h"))?;
-    let secs = match unit {
-        "ms" => return Ok(std::time::Duration::from_millis(n)),
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("`{s}`: the unit must be ms, s, m, h or d")),
-    };
-    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// How the server runs.
@@ -199,7 +182,7 @@ pub struct ServeConfig {
 
     /// Refuse tokens whose `exp` is further ahead than this (`90s`, `30m`, `1h`, `7d`), so a
     /// leaked long-lived token is useless. Default: no limit.
-    #[arg(long, env = "MAX_TOKEN_LIFETIME", value_parser = parse_duration)]
+    #[arg(long, env = "MAX_TOKEN_LIFETIME", value_parser = crate::domain::parse_duration)]
     pub max_token_lifetime: Option<std::time::Duration>,
 
     /// Serve without authentication on a non-loopback address (without a key the server

@@ -199,3 +199,15 @@ pub fn code_of(error: &ServerError) -> Option<&str> {
         _ => None,
     }
 }
+
+/// An error async-graphql made itself (validation, argument coercion) carries no code: the
+/// document or a value the client sent is at fault. Every error of ours has one.
+pub fn coded(mut error: ServerError) -> ServerError {
+    if code_of(&error).is_none() {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", Code::BadUserInput.as_str());
+    }
+    error
+}

@@ -13,7 +13,7 @@ pub struct IdempotencyOptions {
     /// call with the same key and input within it answers the conversation the first call
     /// created; after it, the key is free again.
     #[arg(long, env = "IDEMPOTENCY_TTL", default_value = "24h",
-          value_parser = crate::config::parse_duration)]
+          value_parser = crate::domain::parse_duration)]
     pub idempotency_ttl: Duration,
 }
 

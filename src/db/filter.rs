@@ -10,6 +10,7 @@ use sea_orm::{Condition, DbBackend, Value};
 use uuid::Uuid;
 
 use super::entity::column;
+use super::like::escape_like;
 use super::search::{self, Narrowing};
 use super::value::time;
 use crate::domain::filter::{Cmp, Field, Predicate, Scalar, TextMatch};
@@ -83,19 +84,6 @@ fn equal_any(field: Field, values: &[&Scalar], backend: DbBackend) -> Expr {
     }
 }
 
-/// `%`, `_` and the escape character itself are matched literally. The escape character is
-/// `!`, which no backend treats specially inside a string literal (MySQL does `\`).
-pub(super) fn escape_like(needle: &str) -> String {
-    let mut out = String::with_capacity(needle.len() + 2);
-    for c in needle.chars() {
-        if matches!(c, '%' | '_' | '!') {
-            out.push('!');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn always(yes: bool) -> Expr {
     Expr::cust(if yes { "1 = 1" } else { "1 = 0" })
 }
@@ -123,7 +111,10 @@ pub(super) fn compile_with(
         Predicate::Or(parts) if parts.is_empty() => Condition::all().add(always(false)),
         Predicate::Or(parts) => each(parts, Condition::any()),
         Predicate::Not(inner) => compile_with(inner, backend, narrowing).not(),
-        Predicate::Search(s) => search::condition(s, backend, narrowing),
+        Predicate::Search(s) => {
+            let exact = each(s.any(), Condition::any());
+            search::condition(s, exact, backend, narrowing)
+        }
         leaf => Condition::all().add(leaf_expr(leaf, backend)),
     }
 }

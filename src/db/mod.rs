@@ -14,6 +14,7 @@ pub mod events;
 mod fence;
 mod filter;
 pub mod idempotency;
+mod like;
 mod many;
 pub mod notify;
 mod order;

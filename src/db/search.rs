@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{Condition, ConnectionTrait, DbBackend, DbErr, IdenStatic, Statement, Value};
 
 use super::entity::column;
-use super::filter::{compile_with, escape_like};
+use super::like::escape_like;
 use crate::domain::filter::{Field, Predicate, TextMatch};
 use crate::domain::{phone_form, Dialable, Search};
 
@@ -128,7 +128,8 @@ fn sole_search(predicate: &Predicate) -> Option<&Search> {
     }
 }
 
-/// The search condition: the exact per-field test ([`Search::any`]), narrowed first by an
+/// The search condition: the exact per-field test (`any`: [`Search::any`] compiled, any of them
+/// holds), narrowed first by an
 /// index where the backend has one (a necessary condition, so nothing is lost):
 /// - PostgreSQL: a dialable text of 5 or more digits: every 5-digit gram of it is among the
 ///   indexed grams of the searched columns' digits; a dialable text with fewer digits is not
@@ -139,10 +140,12 @@ fn sole_search(predicate: &Predicate) -> Option<&Search> {
 ///   that text is ASCII (FTS5 folds case its own way; for ASCII it agrees with ours) and has 3
 ///   or more characters; or, for a page, the rows that lookup found ([`Narrowing::Rows`]);
 /// - MySQL/MariaDB: no index; the exact test alone.
-pub(super) fn condition(search: &Search, backend: DbBackend, narrowing: &Narrowing) -> Condition {
-    let any = search.any().iter().fold(Condition::any(), |c, p| {
-        c.add(compile_with(p, backend, narrowing))
-    });
+pub(super) fn condition(
+    search: &Search,
+    any: Condition,
+    backend: DbBackend,
+    narrowing: &Narrowing,
+) -> Condition {
     // PostgreSQL estimates each per-field `LIKE` at 0.5% and multiplies them with the
     // narrowing condition's (well estimated) share, so it expects far too few rows and plans
     // a common word as a parallel scan; an expression it cannot look into counts as 50%, and

@@ -13,7 +13,6 @@ mod kinds;
 mod matching;
 pub mod page;
 mod patch;
-mod search;
 mod text;
 pub mod time;
 mod writes;
@@ -22,12 +21,12 @@ pub use address::{Address, AddressType, RawAddress, Target, E164};
 pub use conversation::{Body, Conversation, Field, FieldValue, RawBody, Record};
 pub use dialable::{phone_form, Dialable, SEPARATORS};
 pub use event::{Change, Event, EventCursor, EventKind, EventSelection};
+pub use filter::Search;
 pub use kinds::{ConversationType, OwnerType};
 pub use matching::{fold_case, CaseFolding};
 pub use patch::{ConversationPatch, OwnerPatch};
-pub use search::Search;
 pub use text::{BoundedText, DialogId, LongText, ShortText};
-pub use time::{happened, now, NOT_YET_YEAR};
+pub use time::{happened, now, parse_duration, NOT_YET_YEAR};
 pub use writes::{BulkIds, IdempotencyKey, MAX_BULK, MAX_KEY_CHARS};
 
 /// A value that failed to parse: which field, and why (a sentence for people).

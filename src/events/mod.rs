@@ -52,13 +52,13 @@ pub struct EventOptions {
     /// how events of other replicas arrive (`50ms`, `1s`, …); everywhere, how soon events a
     /// crashed replica committed get their place in the log.
     #[arg(long, env = "EVENT_POLL_INTERVAL", default_value = "50ms",
-          value_parser = crate::config::parse_duration)]
+          value_parser = crate::domain::parse_duration)]
     pub event_poll_interval: Duration,
 
     /// How long the event log keeps events (`7d`, `12h`, …). A cursor older than that is
     /// `EVENT_CURSOR_EXPIRED`.
     #[arg(long, env = "EVENT_RETENTION", default_value = "7d",
-          value_parser = crate::config::parse_duration)]
+          value_parser = crate::domain::parse_duration)]
     pub event_retention: Duration,
 }
 

@@ -25,7 +25,7 @@ use super::order;
 use super::AppSchema;
 use crate::auth::Access;
 use crate::db::CommitFence;
-use crate::error::{code_of, ApiError, Code};
+use crate::error::{code_of, coded, ApiError, Code};
 
 /// Most errors one answer lists; the rest are counted in one more error.
 pub const MAX_ERRORS: usize = 50;
@@ -272,18 +272,6 @@ async fn run(
 /// Parses a document; a syntax error is a request error with the parser's message.
 fn parse(query: &str) -> Result<ExecutableDocument, ApiError> {
     async_graphql::parser::parse_query(query).map_err(|e| ApiError::bad_request(e.to_string()))
-}
-
-/// An error async-graphql made itself (validation, argument coercion) carries no code: the
-/// document or a value the client sent is at fault. Every error of ours has one.
-pub(super) fn coded(mut error: ServerError) -> ServerError {
-    if code_of(&error).is_none() {
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("code", Code::BadUserInput.as_str());
-    }
-    error
 }
 
 /// Gives uncoded errors their code, and internal errors the request id (which the log line

@@ -239,7 +239,7 @@ impl Extension for Guard {
             .map(|mut response| {
                 response.errors = std::mem::take(&mut response.errors)
                     .into_iter()
-                    .map(super::executor::coded)
+                    .map(crate::error::coded)
                     .collect();
                 response
             })

@@ -12,6 +12,9 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Value, Variables};
 
+/// The most ids one `nodes` call takes.
+pub const MAX_NODES: usize = 100;
+
 /// Limits on the shape of requests and on list sizes. Each is a flag (and an environment
 /// variable) of its own; the defaults are written here and nowhere else.
 #[derive(Debug, Clone, clap::Args)]
@@ -113,7 +116,7 @@ fn weight(field: &Field, parent: Option<&Field>, variables: &Variables, limits: 
             .try_into()
             .unwrap_or(usize::MAX)
             .clamp(1, max_page.max(1)),
-        "nodes" => list_len("ids").clamp(1, super::node::MAX_NODES),
+        "nodes" => list_len("ids").clamp(1, MAX_NODES),
         // Bulk mutations: one conversation per id (more than allowed is refused when it runs).
         "updateConversations" | "deleteConversations" | "restoreConversations" => {
             list_len("ids").max(1)

@@ -12,6 +12,7 @@ mod guard;
 pub mod limits;
 mod mutation;
 mod node;
+mod node_id;
 mod order;
 mod query;
 mod scalars;

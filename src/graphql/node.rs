@@ -1,6 +1,6 @@
 //! Relay object identification: the `Node` interface, `nodeId`, and `node` / `nodes`.
 //!
-//! A `nodeId` is base64url (no padding) of `<type name>:<uuid>`, e.g. `Conversation:bdc9…`.
+//! A `nodeId` ([`super::node_id`]) is base64url (no padding) of `<type name>:<uuid>`, e.g. `Conversation:bdc9…`.
 //! Clients treat it as opaque. Only the exact form this server makes is accepted: anything
 //! else (garbage, another encoding of the same UUID, an unknown type) reads as no object, and
 //! so does an object outside the caller's scope, so an id reveals nothing about rows the
@@ -9,18 +9,14 @@
 use std::collections::HashMap;
 
 use async_graphql::{Context, Interface, ID};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use uuid::Uuid;
 
 use super::context::{scope, store};
+use super::node_id::decode;
 use super::types::Conversation;
 use crate::error::ApiError;
 
-/// The most ids one `nodes` call takes.
-pub const MAX_NODES: usize = 100;
-
-const CONVERSATION: &str = "Conversation";
+use super::limits::MAX_NODES;
 
 /// An object with a global id: Relay refetches and normalises objects by `nodeId`.
 #[derive(Interface)]
@@ -31,24 +27,6 @@ const CONVERSATION: &str = "Conversation";
 ))]
 pub enum Node {
     Conversation(Conversation),
-}
-
-/// The `nodeId` of the conversation with this id.
-pub fn conversation_node_id(id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{CONVERSATION}:{}", id.hyphenated())))
-}
-
-/// The conversation id a `nodeId` names, if it is one this server made.
-fn decode(node_id: &str) -> Option<Uuid> {
-    let bytes = URL_SAFE_NO_PAD.decode(node_id).ok()?;
-    let text = std::str::from_utf8(&bytes).ok()?;
-    let (kind, id) = text.split_once(':')?;
-    if kind != CONVERSATION {
-        return None;
-    }
-    let id = Uuid::try_parse(id).ok()?;
-    // One object, one id: other spellings of the same UUID are not ids of it.
-    (conversation_node_id(id).0 == node_id).then_some(id)
 }
 
 /// `node(id)`.
@@ -89,33 +67,4 @@ pub async fn nodes(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<Node>>, A
                 .map(|c| Node::Conversation(Conversation(c.clone())))
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn node_ids_round_trip_and_nothing_else_decodes() {
-        let id = Uuid::new_v4();
-        let node_id = conversation_node_id(id);
-        assert_eq!(decode(&node_id), Some(id));
-        let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(&node_id.0).unwrap()).unwrap();
-        assert_eq!(raw, format!("Conversation:{id}"));
-        let upper =
-            URL_SAFE_NO_PAD.encode(format!("Conversation:{}", id.to_string().to_uppercase()));
-        let padded = base64::engine::general_purpose::URL_SAFE.encode(raw.as_bytes());
-        for bad in [
-            String::new(),
-            "garbage".into(),
-            id.to_string(),
-            upper,
-            padded,
-            URL_SAFE_NO_PAD.encode(format!("Account:{id}")),
-            URL_SAFE_NO_PAD.encode("Conversation:not-a-uuid"),
-            URL_SAFE_NO_PAD.encode([0xff, 0xfe, b':']),
-        ] {
-            assert_eq!(decode(&bad), None, "{bad:?}");
-        }
-    }
 }

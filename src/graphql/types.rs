@@ -103,7 +103,7 @@ impl Conversation {
     /// Globally unique and opaque; stable for the conversation's life. Relay identifies,
     /// caches and refetches objects by it (`node(id:)`); `id` stays the conversation's UUID.
     pub(super) async fn node_id(&self) -> ID {
-        super::node::conversation_node_id(self.0.id)
+        super::node_id::conversation_node_id(self.0.id)
     }
 
     /// The customer (tenant) the conversation belongs to.

@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
-use super::serve::ConnectionLimits;
+use super::connection_limits::ConnectionLimits;
 
 pub(super) struct Activity {
     epoch: Instant,

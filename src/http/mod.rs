@@ -2,6 +2,7 @@
 
 mod activity;
 mod body_deadline;
+mod connection_limits;
 mod graphiql;
 mod graphql;
 mod health;
