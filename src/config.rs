@@ -227,14 +227,14 @@ impl ServeConfig {
     /// the schema; `None` without `--event-bus`.
     pub fn event_bus(&self) -> Option<crate::events::nats::NatsSettings> {
         let url = self.events.event_bus.clone()?;
-        let stream = self
-            .events
-            .event_bus_stream
-            .clone()
-            .unwrap_or_else(|| match &self.db_schema {
-                Some(schema) => format!("conversation_events_{schema}"),
-                None => "conversation_events".into(),
-            });
+        let stream =
+            self.events
+                .event_bus_stream
+                .clone()
+                .unwrap_or_else(|| match &self.db_schema {
+                    Some(schema) => format!("conversation_events_{schema}"),
+                    None => "conversation_events".into(),
+                });
         Some(crate::events::nats::NatsSettings {
             url,
             stream,

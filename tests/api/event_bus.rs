@@ -172,7 +172,10 @@ async fn every_subscriber_every_event_once(app: TestApp) {
     for (i, events) in streams.iter().enumerate() {
         let got = holds(events, 300, &format!("replica {i}")).await;
         let got_ids = ids(&got);
-        assert_eq!(got_ids, log, "replica {i}: every event once, in the log's order");
+        assert_eq!(
+            got_ids, log,
+            "replica {i}: every event once, in the log's order"
+        );
         assert_eq!(positions(&got), (1..=300).collect::<Vec<u64>>());
         let distinct: HashSet<String> = got_ids.into_iter().collect();
         assert_eq!(distinct, acked, "replica {i}: the acknowledged creates");
@@ -264,7 +267,10 @@ async fn sigkill_relay_holder_loses_nothing(app: TestApp) {
         .await;
     let rest = take(&mut client, head - before.len()).await;
     let resumed: Vec<String> = ids(&before).into_iter().chain(ids(&rest)).collect();
-    assert_eq!(resumed, all, "resumed on another replica: none lost, none twice");
+    assert_eq!(
+        resumed, all,
+        "resumed on another replica: none lost, none twice"
+    );
     eprintln!(
         "{:?}: killed the relay (replica {holder}) after {at_kill} acknowledged creates, \
          {head} events in all; replica {:?} took over",
@@ -293,12 +299,20 @@ async fn bus_down_then_back(app: TestApp) {
     b.wait_for_subscribers(1).await;
     let mut created = Vec::new();
     for i in 0..5 {
-        created.push(create(a.addr, &format!("d{i}")).await.expect("a mutation works"));
+        created.push(
+            create(a.addr, &format!("d{i}"))
+                .await
+                .expect("a mutation works"),
+        );
     }
     a.wait_for_log("event bus down").await;
     b.wait_for_log("event bus down").await;
     for i in 5..10 {
-        created.push(create(b.addr, &format!("d{i}")).await.expect("a mutation works"));
+        created.push(
+            create(b.addr, &format!("d{i}"))
+                .await
+                .expect("a mutation works"),
+        );
     }
     let listed = data(
         a.addr,

@@ -136,7 +136,11 @@ async fn follow(
         };
         if position > cursor.last {
             // Anything missing before it, and an unreadable one itself, from the database.
-            let before = if event.is_some() { position - 1 } else { position };
+            let before = if event.is_some() {
+                position - 1
+            } else {
+                position
+            };
             fill(log, &inner, &mut cursor.last, before).await?;
             if let Some(event) = event {
                 cursor.last = event.position;

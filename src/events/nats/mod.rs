@@ -163,7 +163,11 @@ impl Health {
     }
 
     fn ok(&self, part: Part) {
-        let failed = self.state.lock().unwrap_or_else(|e| e.into_inner()).failures[part as usize]
+        let failed = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failures[part as usize]
             .is_some();
         if failed {
             self.update(|s| s.failures[part as usize] = None);
@@ -249,8 +253,19 @@ pub(super) fn spawn(
                 return;
             }
         };
-        tokio::spawn(forward_wakes(weak.clone(), log.clone(), bus.clone(), link.clone()));
-        tokio::spawn(relay::run(weak.clone(), log.clone(), bus.clone(), link.clone(), poll));
+        tokio::spawn(forward_wakes(
+            weak.clone(),
+            log.clone(),
+            bus.clone(),
+            link.clone(),
+        ));
+        tokio::spawn(relay::run(
+            weak.clone(),
+            log.clone(),
+            bus.clone(),
+            link.clone(),
+            poll,
+        ));
         consumer::run(weak, log, bus, link, started).await;
     });
 }

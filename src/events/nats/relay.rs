@@ -77,9 +77,7 @@ pub(super) async fn run(
                     link: &link,
                     synced: None,
                 };
-                relay
-                    .lead(&weak, &mut wakes, lost, &mut stop, poll)
-                    .await;
+                relay.lead(&weak, &mut wakes, lost, &mut stop, poll).await;
                 renewer.abort();
                 bus.relaying.store(false, Ordering::Relaxed);
                 bus.health.ok(Part::Relay);

@@ -18,9 +18,9 @@ pub fn nats_url() -> String {
         .trim_start_matches("nats://")
         .trim_end_matches('/')
         .to_owned();
-    let reachable = addr.parse::<SocketAddr>().is_ok_and(|a| {
-        TcpStream::connect_timeout(&a, Duration::from_secs(5)).is_ok()
-    });
+    let reachable = addr
+        .parse::<SocketAddr>()
+        .is_ok_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(5)).is_ok());
     assert!(
         reachable,
         "{NATS_VARIABLE}={url} is set, but no NATS server answers there (start `nats-server -js`)"
@@ -56,7 +56,8 @@ impl Drop for TestStream {
                 let connect = async_nats::ConnectOptions::new()
                     .connection_timeout(Duration::from_secs(2))
                     .connect(url.as_str());
-                if let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(3), connect).await {
+                if let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(3), connect).await
+                {
                     let js = async_nats::jetstream::new(client);
                     let _ =
                         tokio::time::timeout(Duration::from_secs(3), js.delete_stream(&name)).await;
@@ -97,7 +98,10 @@ impl OwnNats {
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         OwnNats { child, dir }
