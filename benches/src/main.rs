@@ -195,14 +195,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string());
     }
     // The real app, served as the binary serves it (its connection limits included).
-    let mut options = AppOptions::default();
-    options.event_bus =
-        args.event_bus
+    let options = AppOptions {
+        event_bus: args
+            .event_bus
             .map(|url| conversation_graphql::events::nats::NatsSettings {
                 url,
                 stream: args.event_bus_stream,
                 max_age: Duration::from_secs(3600),
-            });
+            }),
+        ..AppOptions::default()
+    };
     let router = app::build(conn, &options).0;
     println!("READY {port} {}", started.elapsed().as_micros());
     conversation_graphql::http::serve::serve(
