@@ -19,6 +19,7 @@ mod bus;
 mod events;
 mod hardening;
 mod load;
+mod private_pg;
 mod raw;
 mod seed;
 mod writes;

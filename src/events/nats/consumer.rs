@@ -11,7 +11,8 @@
 //!   from the database ([`EventLog::read_after`]), once, by this replica.
 //! - When the consumer fails it is made again after the message it last handled, if the stream
 //!   still has it; else after the stream's last message, with what lies between read from the
-//!   database.
+//!   database. That is also what happens when the stream was deleted and made again (checked
+//!   every few seconds: its last sequence went back).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -28,6 +29,9 @@ use crate::events::Inner;
 
 /// Events read from the database per query when filling in.
 const BATCH: u64 = 500;
+
+/// How often the consumer checks that the stream is the one it started on.
+const LOOK: Duration = Duration::from_secs(5);
 
 /// Where this replica is: the last position it published, and the stream message it last
 /// handled (sequence and position), if any.
@@ -111,7 +115,23 @@ async fn follow(
         .await
         .map_err(|e| format!("cannot read the stream: {e}"))?;
     bus.health.ok(Part::Consumer);
-    while let Some(item) = messages.next().await {
+    let mut look = tokio::time::interval(LOOK);
+    look.tick().await;
+    loop {
+        let item = tokio::select! {
+            item = messages.next() => item,
+            _ = look.tick() => {
+                // A stream deleted and made again starts its sequences anew: the consumer
+                // would wait for a sequence the new stream reaches much later.
+                if let (Ok(info), Some((handled, _))) = (stream.get_info().await, cursor.handled) {
+                    if info.state.last_sequence < handled {
+                        return Err("the stream was made anew".into());
+                    }
+                }
+                continue;
+            }
+        };
+        let Some(item) = item else { break };
         let message = item.map_err(|e| format!("reading the stream: {e}"))?;
         let sequence = message
             .info()

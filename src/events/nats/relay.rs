@@ -51,7 +51,6 @@ pub(super) async fn run(
     poll: Duration,
 ) {
     let mut stop = bus.stop.subscribe();
-    let mut wakes = link.wakes().await;
     loop {
         if weak.strong_count() == 0 || log.is_closed() || *stop.borrow() {
             return;
@@ -68,6 +67,8 @@ pub(super) async fn run(
                 );
                 bus.relayed.store(lease.relayed, Ordering::Relaxed);
                 bus.relaying.store(true, Ordering::Relaxed);
+                // Other replicas' wake-ups, only while relaying (nobody reads them otherwise).
+                let mut wakes = link.wakes().await;
                 let held = Arc::new(Mutex::new(since + LEASE - MARGIN));
                 let (lost_tx, lost) = watch::channel(false);
                 let renewer = tokio::spawn(renew(log.clone(), bus.clone(), held, lost_tx));
@@ -79,6 +80,9 @@ pub(super) async fn run(
                 };
                 relay.lead(&weak, &mut wakes, lost, &mut stop, poll).await;
                 renewer.abort();
+                if let Some(mut wakes) = wakes {
+                    let _ = wakes.unsubscribe().await;
+                }
                 bus.relaying.store(false, Ordering::Relaxed);
                 bus.health.ok(Part::Relay);
                 if !*stop.borrow() {
@@ -99,16 +103,25 @@ pub(super) async fn run(
 }
 
 /// Renews the lease every [`RENEW`]; says `lost` when another replica holds it, or when the
-/// last renewal that went through is about to expire.
+/// last renewal that went through is about to expire. Stops when the server stops (a renewal
+/// that crossed the release gives the lease up again).
 async fn renew(log: EventLog, bus: Arc<Bus>, held: Arc<Mutex<Instant>>, lost: watch::Sender<bool>) {
+    let stopped = || *bus.stop.borrow();
     loop {
         tokio::time::sleep(RENEW).await;
+        if stopped() {
+            return;
+        }
         let since = Instant::now();
         let relayed = Some(bus.relayed.load(Ordering::Relaxed));
-        let until = match log
+        let claimed = log
             .claim_relay(&bus.holder, now_ms(), millis(LEASE), relayed)
-            .await
-        {
+            .await;
+        if stopped() {
+            let _ = log.release_relay(&bus.holder, relayed).await;
+            return;
+        }
+        let until = match claimed {
             Ok(Some(_)) => since + LEASE - MARGIN,
             Ok(None) => {
                 let _ = lost.send(true);
@@ -228,6 +241,7 @@ impl Relay<'_> {
                 );
             }
         }
+        self.bus.relayed.store(synced.0, Ordering::Relaxed);
         self.synced = Some(synced);
         Ok(synced)
     }
