@@ -167,6 +167,12 @@ async fn every_subscriber_every_event_once(app: TestApp) {
     }
     let acked: HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
     assert_eq!(acked.len(), 300);
+    // A write is acknowledged before its event is numbered (right after the commit).
+    let events_log = EventLog::new(app.db.clone());
+    wait_for("every event numbered", 60, || async {
+        !events_log.has_pending().await.unwrap()
+    })
+    .await;
     let log = logged(&app).await;
     assert_eq!(log.len(), 300);
     for (i, events) in streams.iter().enumerate() {
