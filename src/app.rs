@@ -38,6 +38,8 @@ pub struct AppOptions {
     pub event_poll_interval: Duration,
     /// How long the event log keeps events.
     pub event_retention: Duration,
+    /// Deliver events through NATS JetStream (`--event-bus`); `None`: from the database.
+    pub event_bus: Option<crate::events::nats::NatsSettings>,
     /// How long one WebSocket write may take before the connection is dropped.
     pub ws_send_timeout: Duration,
     /// How long `createConversation` remembers an idempotency key.
@@ -70,6 +72,7 @@ impl AppOptions {
                 .event_poll_interval
                 .max(Duration::from_millis(1)),
             event_retention: config.events.event_retention,
+            event_bus: config.event_bus(),
             ws_send_timeout: secs(config.ws_send_timeout_secs),
             idempotency_ttl: config.idempotency.idempotency_ttl,
             connection: config.connection,
@@ -92,6 +95,7 @@ pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState)
             buffer: options.event_buffer,
             poll_interval: options.event_poll_interval,
             retention: options.event_retention,
+            bus: options.event_bus.clone(),
         },
     );
     let limits = Arc::new(options.limits.clone());
@@ -199,7 +203,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     let options = app_options(&config)?;
     let conn = open_database(&config).await?;
     let backend = db::backend_name(&conn);
-    let app = router(conn.clone(), &options);
+    let (app, state) = build(conn.clone(), &options);
     let listener =
         http::serve::bind(config.listen).map_err(|e| StartError::Listen(config.listen, e))?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
@@ -224,6 +228,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         () = server => {}
         () = deadline => tracing::warn!(?grace, "connections still open after the grace period; closing them"),
     }
+    state.events.stop().await;
     tracing::info!("shutting down: closing the database pool");
     let _ = conn.close().await;
     Ok(())

@@ -225,6 +225,25 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// The NATS bus of `--event-bus`, with the stream `--event-bus-stream` or one named after
+    /// the schema; `None` without `--event-bus`.
+    pub fn event_bus(&self) -> Option<crate::events::nats::NatsSettings> {
+        let url = self.events.event_bus.clone()?;
+        let stream =
+            self.events
+                .event_bus_stream
+                .clone()
+                .unwrap_or_else(|| match &self.db_schema {
+                    Some(schema) => format!("conversation_events_{schema}"),
+                    None => "conversation_events".into(),
+                });
+        Some(crate::events::nats::NatsSettings {
+            url,
+            stream,
+            max_age: self.events.event_bus_max_age,
+        })
+    }
+
     /// The PostgreSQL `NOTIFY` channel: `--events-channel`, or one named after the schema.
     pub fn events_channel(&self) -> String {
         self.events

@@ -11,8 +11,18 @@ use conversation_graphql::config::{Cli, Command};
 use conversation_graphql::{app, graphql, transfer};
 use tracing_subscriber::EnvFilter;
 
+/// The NATS client logs every connection attempt and its failure; the event bus says once
+/// when it goes down and once when it is back. A `--log` that names `async_nats` wins.
+fn quiet_nats(filter: &str) -> String {
+    if filter.contains("async_nats") {
+        filter.to_owned()
+    } else {
+        format!("{filter},async_nats=warn")
+    }
+}
+
 fn init_logging(filter: &str, format: &str) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(quiet_nats(filter)).unwrap_or_else(|_| EnvFilter::new("info"));
     let no_color = std::env::var_os("NO_COLOR").is_some();
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if format == "json" {

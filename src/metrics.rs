@@ -8,7 +8,9 @@
 //! - `graphql_event_subscribers`: subscriptions this replica feeds events to;
 //! - `graphql_event_log_position`: the last event log position this replica published (its
 //!   lag behind the log's head is how far its subscribers are behind);
-//! - `db_pool_connections{state}` and `db_pool_max_connections`: pool usage.
+//! - `db_pool_connections{state}` and `db_pool_max_connections`: pool usage;
+//! - `graphql_event_bus_up` (1 while the NATS event bus works) and `graphql_event_relay`
+//!   (1 on the replica that relays the log into NATS): both 0 without `--event-bus`.
 //!
 //! The request path takes no mutex: the histogram is atomic buckets, and the request counters
 //! live in a `Family` whose map is only written the first time a label pair is seen.
@@ -132,6 +134,8 @@ pub struct Metrics {
     log_position: Gauge,
     pool: Family<StateLabel, Gauge>,
     pool_max: Gauge,
+    bus_up: Gauge,
+    relay: Gauge,
 }
 
 impl Default for Metrics {
@@ -176,6 +180,16 @@ impl Default for Metrics {
             pool.clone(),
         );
         let pool_max = gauge(&mut registry, "db_pool_max_connections", "The pool's size");
+        let bus_up = gauge(
+            &mut registry,
+            "graphql_event_bus_up",
+            "1 while the NATS event bus (--event-bus) works for this replica",
+        );
+        let relay = gauge(
+            &mut registry,
+            "graphql_event_relay",
+            "1 while this replica relays the event log into NATS",
+        );
         Self {
             registry,
             requests,
@@ -186,6 +200,8 @@ impl Default for Metrics {
             log_position,
             pool,
             pool_max,
+            bus_up,
+            relay,
         }
     }
 }
@@ -220,6 +236,12 @@ impl Metrics {
     /// A WebSocket opened (`+1`) or closed (`-1`).
     pub fn websocket(&self, delta: i64) {
         self.websockets.inc_by(delta);
+    }
+
+    /// The NATS event bus's state, for the next [`Metrics::render`].
+    pub fn set_event_bus(&self, up: bool, relaying: bool) {
+        self.bus_up.set(i64::from(up));
+        self.relay.set(i64::from(relaying));
     }
 
     /// The exposition text, with the gauges read now.

@@ -51,15 +51,15 @@ pub struct EventArgs {
 }
 
 /// A fresh database of one backend; dropped (schema, database or file) at the end.
-struct Fresh {
-    url: String,
-    schema: Option<String>,
+pub(crate) struct Fresh {
+    pub(crate) url: String,
+    pub(crate) schema: Option<String>,
     admin: Option<(String, String)>,
     file: Option<String>,
 }
 
 impl Fresh {
-    async fn new(backend: &str) -> Result<Fresh, String> {
+    pub(crate) async fn new(backend: &str) -> Result<Fresh, String> {
         let name = format!("bench_ev_{}", Uuid::new_v4().simple());
         let admin = |url: &str, sql: String| {
             let url = url.to_owned();
@@ -107,7 +107,7 @@ impl Fresh {
         })
     }
 
-    async fn drop_now(self) {
+    pub(crate) async fn drop_now(self) {
         if let Some((url, sql)) = &self.admin {
             if let Ok(conn) = db::connect(url, &settings(1, None)).await {
                 let _ = conn.execute_unprepared(sql).await;
@@ -127,11 +127,11 @@ impl Fresh {
         } else {
             16
         };
-        Server::start_exe(exe, "graphql", &self.url, self.schema.as_deref(), pool).await
+        Server::start_exe(exe, "graphql", &self.url, self.schema.as_deref(), pool, &[]).await
     }
 }
 
-fn create_request(c: usize, i: u64) -> Req {
+pub(crate) fn create_request(c: usize, i: u64) -> Req {
     Req::graphql(
         "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id tmCreate } }",
         json!({ "input": {
@@ -146,11 +146,11 @@ fn create_request(c: usize, i: u64) -> Req {
     )
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A graphql-transport-ws subscription to `query` on `addr`, once the server feeds it.
-async fn subscribe(
+pub(crate) async fn subscribe(
     addr: SocketAddr,
     query: &str,
     variables: serde_json::Value,
@@ -205,7 +205,7 @@ async fn subscribers(addr: SocketAddr) -> u64 {
 }
 
 /// The next `next` message's text.
-async fn next_event(ws: &mut Ws, wait: Duration) -> Result<String, String> {
+pub(crate) async fn next_event(ws: &mut Ws, wait: Duration) -> Result<String, String> {
     loop {
         let msg = tokio::time::timeout(wait, ws.next())
             .await
@@ -221,7 +221,7 @@ async fn next_event(ws: &mut Ws, wait: Duration) -> Result<String, String> {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 

@@ -9,14 +9,17 @@
 //!   cargo run --release -p bench -- replay --backend postgres --events 100000
 //!   cargo run --release -p bench -- safe-writes --backend sqlite
 //!   cargo run --release -p bench -- hardening
+//!   cargo run --release -p bench -- bus --events 1000
 
 /// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod bus;
 mod events;
 mod hardening;
 mod load;
+mod private_pg;
 mod raw;
 mod seed;
 mod writes;
@@ -61,6 +64,9 @@ enum Cmd {
     SafeWrites(writes::WriteArgs),
     /// Memory and latency while WebSocket clients abuse the server (issue 17).
     Hardening(hardening::HardeningArgs),
+    /// Events over NATS JetStream against the database path: create-to-delivery over three
+    /// replicas, and the database queries spent on event delivery with 1 and 3 replicas.
+    Bus(bus::BusArgs),
 }
 
 #[derive(Args, Clone)]
@@ -112,6 +118,12 @@ struct ServeArgs {
     schema: Option<String>,
     #[arg(long, default_value_t = 16)]
     pool: u32,
+    /// Deliver events through this NATS server (`--event-bus` of the server).
+    #[arg(long)]
+    event_bus: Option<String>,
+    /// The stream for `--event-bus`.
+    #[arg(long, default_value = "conversation_events")]
+    event_bus_stream: String,
 }
 
 impl Db {
@@ -151,6 +163,7 @@ async fn main() {
         Some(Cmd::Replay(args)) => events::replay(args).await,
         Some(Cmd::SafeWrites(args)) => writes::run(args).await,
         Some(Cmd::Hardening(args)) => hardening::run(args).await,
+        Some(Cmd::Bus(args)) => bus::run(args).await,
         Some(Cmd::Run(args)) => run(args).await,
         None => run(cli.run).await,
     };
@@ -183,7 +196,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string());
     }
     // The real app, served as the binary serves it (its connection limits included).
-    let options = AppOptions::default();
+    let options = AppOptions {
+        event_bus: args
+            .event_bus
+            .map(|url| conversation_graphql::events::nats::NatsSettings {
+                url,
+                stream: args.event_bus_stream,
+                max_age: Duration::from_secs(3600),
+            }),
+        ..AppOptions::default()
+    };
     let router = app::build(conn, &options).0;
     println!("READY {port} {}", started.elapsed().as_micros());
     conversation_graphql::http::serve::serve(
@@ -211,16 +233,18 @@ impl Server {
         schema: Option<&str>,
         pool: u32,
     ) -> Result<Server, String> {
-        Self::start_exe(None, what, url, schema, pool).await
+        Self::start_exe(None, what, url, schema, pool, &[]).await
     }
 
-    /// As `start`, with another build's `bench` binary (`None`: this one).
+    /// As `start`, with another build's `bench` binary (`None`: this one) and more arguments
+    /// of `serve` (`extra`).
     async fn start_exe(
         exe: Option<&std::path::PathBuf>,
         what: &str,
         url: &str,
         schema: Option<&str>,
         pool: u32,
+        extra: &[String],
     ) -> Result<Server, String> {
         let exe = match exe {
             Some(exe) => exe.clone(),
@@ -240,6 +264,7 @@ impl Server {
         if let Some(schema) = schema {
             cmd.args(["--schema", schema]);
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -13,6 +13,7 @@ mod m20261126_000003_target_indexes;
 mod m20261201_000004_dashboard_reads;
 mod m20261201_000005_safe_writes;
 mod m20261201_000006_event_log;
+mod m20261202_000007_event_relay;
 
 /// The SQL expressions the dashboard-reads indexes are built on, for queries that must write
 /// them the same way for the indexes to serve them.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_dashboard_reads::Migration),
             Box::new(m20261201_000005_safe_writes::Migration),
             Box::new(m20261201_000006_event_log::Migration),
+            Box::new(m20261202_000007_event_relay::Migration),
         ]
     }
 }

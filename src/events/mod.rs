@@ -16,6 +16,7 @@
 //!   `SUBSCRIBER_TOO_SLOW` with the cursor to resume from.
 
 mod feed;
+pub mod nats;
 mod page;
 mod sequencer;
 mod tailer;
@@ -60,6 +61,27 @@ pub struct EventOptions {
     #[arg(long, env = "EVENT_RETENTION", default_value = "7d",
           value_parser = crate::domain::parse_duration)]
     pub event_retention: Duration,
+
+    /// NATS server with JetStream (`nats://HOST:PORT`) to deliver events through: one replica
+    /// at a time relays the event log into a stream, and every replica reads the stream
+    /// instead of the database (see README, "Events over NATS JetStream"). Unset: each replica
+    /// reads the log from the database.
+    #[arg(long, env = "EVENT_BUS", value_parser = nats::parse_url)]
+    pub event_bus: Option<String>,
+
+    /// JetStream stream of `--event-bus` (created if missing; its subject is `<name>.log`).
+    /// Replicas that serve the same database must use the same stream, and another database
+    /// another one. Default: `conversation_events`, or `conversation_events_<schema>` with
+    /// `--db-schema`.
+    #[arg(long, env = "EVENT_BUS_STREAM", value_parser = nats::parse_stream_name)]
+    pub event_bus_stream: Option<String>,
+
+    /// How long the stream keeps events (`1h`, `1d`, …). Only for replicas that were cut off
+    /// from NATS: a replica behind the stream's oldest event reads the missing ones from the
+    /// database; `after` cursors are always replayed from the database.
+    #[arg(long, env = "EVENT_BUS_MAX_AGE", default_value = "1h",
+          value_parser = crate::domain::parse_duration)]
+    pub event_bus_max_age: Duration,
 }
 
 /// How one replica delivers events.
@@ -71,6 +93,8 @@ pub struct EventSettings {
     pub buffer: usize,
     pub poll_interval: Duration,
     pub retention: Duration,
+    /// Deliver through NATS JetStream instead of reading the log on every replica.
+    pub bus: Option<nats::NatsSettings>,
 }
 
 /// Subscriptions and the log page, fed by this replica's tailer. Cheap to clone.
@@ -89,6 +113,8 @@ struct Inner {
     started: watch::Receiver<bool>,
     /// Open feeds (subscriptions).
     feeds: AtomicUsize,
+    /// This replica's side of the NATS bus, when `--event-bus` is set.
+    nats: Option<Arc<nats::Bus>>,
 }
 
 impl std::fmt::Debug for EventBus {
@@ -112,6 +138,10 @@ impl EventBus {
             published: Mutex::new(None),
             started,
             feeds: AtomicUsize::new(0),
+            nats: settings
+                .bus
+                .as_ref()
+                .map(|bus| Arc::new(nats::Bus::new(bus))),
         });
         tailer::spawn(&inner, store, settings, started_tx);
         sequencer::spawn(&inner, settings);
@@ -131,6 +161,19 @@ impl EventBus {
             .published
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The NATS bus as this replica sees it; `None` without `--event-bus`.
+    pub fn bus_status(&self) -> Option<nats::BusStatus> {
+        self.inner.nats.as_ref().map(|bus| bus.status())
+    }
+
+    /// Stops relaying into NATS and gives the relay lease up, so that another replica takes
+    /// over at once (call it when the server stops, before closing the pool).
+    pub async fn stop(&self) {
+        if let Some(bus) = &self.inner.nats {
+            bus.stop(&self.inner.log).await;
+        }
     }
 
     /// The event log.
@@ -166,6 +209,12 @@ impl EventBus {
 }
 
 impl Inner {
+    /// Whether this replica sweeps for events a dead process left unnumbered: every replica
+    /// without the bus, only the relay's holder with it.
+    fn sweeps(&self) -> bool {
+        self.nats.as_ref().is_none_or(|bus| bus.sweeps())
+    }
+
     /// Publishes the next event (called by the tailer only, in position order).
     fn publish(&self, event: Arc<Event>) {
         let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());

@@ -3,7 +3,8 @@
 //! The sequencer (PostgreSQL, MySQL/MariaDB) numbers committed events: at once when this
 //! process committed some, and every poll interval when a look finds rows waiting (left by a
 //! process that died between its commit and its sequencer, or by `import --with-events`).
-//! Every replica runs one; the log's head row lock makes them take turns.
+//! Every replica runs one; the log's head row lock makes them take turns. With the NATS bus
+//! only the relay's holder sweeps (each replica still numbers its own commits at once).
 //!
 //! The pruner deletes events older than the retention from the oldest up, in batches of
 //! [`crate::db::PRUNE_BATCH`] with a pause between them, so no statement holds locks for long.
@@ -70,10 +71,14 @@ async fn sequence(weak: Weak<Inner>, log: EventLog, channel: String, poll: Durat
             tokio::select! {
                 () = log.pending() => break,
                 () = tokio::time::sleep(poll) => {
-                    if weak.strong_count() == 0 || log.is_closed() {
+                    let sweeps = match weak.upgrade() {
+                        Some(inner) => inner.sweeps(),
+                        None => return,
+                    };
+                    if log.is_closed() {
                         return;
                     }
-                    if log.has_pending().await.unwrap_or(false) {
+                    if sweeps && log.has_pending().await.unwrap_or(false) {
                         break;
                     }
                 }

@@ -4,6 +4,9 @@
 //! `NOTIFY`s from the sequencing transactions of every replica into wake-ups; a lost `LISTEN`
 //! connection costs nothing but latency, since the tailer always reads from its own last
 //! position.
+//!
+//! With `--event-bus` the tailer is not started: the NATS consumer ([`super::nats`]) feeds the
+//! broadcast instead, and the `NOTIFY` listener wakes the relay.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -54,7 +57,14 @@ pub(super) fn spawn(
             weak.clone(),
         ));
     }
-    tokio::spawn(tail(weak, log, settings.poll_interval, started));
+    match (&inner.nats, &settings.bus) {
+        (Some(bus), Some(nats)) => {
+            super::nats::spawn(inner, bus.clone(), nats, settings.poll_interval, started)
+        }
+        _ => {
+            tokio::spawn(tail(weak, log, settings.poll_interval, started));
+        }
+    }
 }
 
 /// The tail loop: publishes every event in position order, from the head at start-up.

@@ -1,4 +1,5 @@
-//! `GET /health` (the process is up), `GET /ready` (the database answers) and
+//! `GET /health` (the process is up), `GET /ready` (the database answers; the event bus's
+//! state) and
 //! `GET /metrics` (Prometheus).
 
 use axum::extract::State;
@@ -14,19 +15,31 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// `200 {"status": "ready"}` while the database answers, else 503. With `--event-bus` also
+/// `"eventBus": "up"` or `"down"` (down does not make the replica unready: it still serves
+/// queries and mutations, and events wait in the log) and `"eventRelay": true` on the replica
+/// that relays the log into NATS.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    if db::ping(state.store.connection()).await {
-        (StatusCode::OK, Json(json!({ "status": "ready" })))
+    let (status, mut body) = if db::ping(state.store.connection()).await {
+        (StatusCode::OK, json!({ "status": "ready" }))
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "reason": "database unreachable" })),
+            json!({ "status": "unavailable", "reason": "database unreachable" }),
         )
+    };
+    if let Some(bus) = state.events.bus_status() {
+        body["eventBus"] = json!(if bus.up { "up" } else { "down" });
+        body["eventRelay"] = json!(bus.relaying);
     }
+    (status, Json(body))
 }
 
 /// `GET /metrics`: the OpenMetrics text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Some(bus) = state.events.bus_status() {
+        state.metrics.set_event_bus(bus.up, bus.relaying);
+    }
     let text = state.metrics.render(
         db::pool_stats(state.store.connection()),
         state.events.subscriber_count(),

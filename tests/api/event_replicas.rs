@@ -15,7 +15,7 @@ use crate::events_support::*;
 use crate::support::*;
 
 /// The arguments that start a server process on `app`'s database.
-fn replica_args(app: &TestApp) -> Vec<String> {
+pub(crate) fn replica_args(app: &TestApp) -> Vec<String> {
     match (app.backend, &app.db_name) {
         (Backend::Postgres, Some(schema)) => vec![
             "--database-url".into(),
@@ -38,7 +38,7 @@ fn replica(app: &TestApp) -> ServerProcess {
 
 /// One HTTP request on a connection of its own; `None` when the server is not there (or
 /// went away before answering).
-async fn request(addr: SocketAddr, head: &str, body: &str) -> Option<String> {
+pub(crate) async fn request(addr: SocketAddr, head: &str, body: &str) -> Option<String> {
     let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let text = format!(
         "{head}\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json\r\n\
@@ -52,28 +52,28 @@ async fn request(addr: SocketAddr, head: &str, body: &str) -> Option<String> {
 }
 
 /// A GraphQL operation; the whole body, or `None` when no answer came.
-async fn post(addr: SocketAddr, query: &str, variables: Value) -> Option<Value> {
+pub(crate) async fn post(addr: SocketAddr, query: &str, variables: Value) -> Option<Value> {
     let body = json!({ "query": query, "variables": variables }).to_string();
     let text = request(addr, "POST /graphql HTTP/1.1", &body).await?;
     serde_json::from_str(&text).ok()
 }
 
 /// `data` of an operation that must succeed.
-async fn data(addr: SocketAddr, query: &str, variables: Value) -> Value {
+pub(crate) async fn data(addr: SocketAddr, query: &str, variables: Value) -> Value {
     let body = post(addr, query, variables).await.expect("an answer");
     assert!(body.get("errors").is_none(), "{body}");
     body["data"].clone()
 }
 
 /// A gauge of the server's `/metrics`.
-async fn gauge(addr: SocketAddr, name: &str) -> Option<u64> {
+pub(crate) async fn gauge(addr: SocketAddr, name: &str) -> Option<u64> {
     let text = request(addr, "GET /metrics HTTP/1.1", "").await?;
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 /// Creates a conversation named `name` through `addr`; its id, or `None` if not acknowledged.
-async fn create(addr: SocketAddr, name: &str) -> Option<String> {
+pub(crate) async fn create(addr: SocketAddr, name: &str) -> Option<String> {
     let mut input = default_input();
     merge(&mut input, json!({ "name": name }));
     let body = post(addr, CREATE, json!({ "input": input })).await?;
@@ -83,7 +83,7 @@ async fn create(addr: SocketAddr, name: &str) -> Option<String> {
 }
 
 /// Every event of the log as `addr` serves it, following `endCursor`.
-async fn log_of(addr: SocketAddr) -> Vec<Value> {
+pub(crate) async fn log_of(addr: SocketAddr) -> Vec<Value> {
     every_event(|after| async move {
         data(addr, &log_query(), json!({ "after": after, "first": 100 })).await
     })
@@ -91,7 +91,7 @@ async fn log_of(addr: SocketAddr) -> Vec<Value> {
 }
 
 /// Waits until `addr`'s log holds `n` events.
-async fn log_holds(addr: SocketAddr, n: usize) -> Vec<Value> {
+pub(crate) async fn log_holds(addr: SocketAddr, n: usize) -> Vec<Value> {
     let found = Arc::new(Mutex::new(Vec::new()));
     wait_for(&format!("{n} events in the log"), 60, || {
         let found = found.clone();
@@ -107,7 +107,7 @@ async fn log_holds(addr: SocketAddr, n: usize) -> Vec<Value> {
     log
 }
 
-fn ids(events: &[Value]) -> Vec<String> {
+pub(crate) fn ids(events: &[Value]) -> Vec<String> {
     events
         .iter()
         .map(|e| e["conversation"]["id"].as_str().unwrap().to_owned())
@@ -276,7 +276,7 @@ async fn sigkill_under_load_loses_nothing(app: TestApp) {
     assert_eq!(ids(&log_of(restarted.addr).await), logged);
 }
 
-async fn count(pool: &DatabaseConnection, sql: &str) -> u64 {
+pub(crate) async fn count(pool: &DatabaseConnection, sql: &str) -> u64 {
     let row = pool
         .query_one_raw(Statement::from_string(pool.get_database_backend(), sql))
         .await

@@ -9,6 +9,7 @@ mod commit_deadline;
 mod connections;
 mod counts;
 mod crud;
+mod event_bus;
 mod event_log;
 mod event_replicas;
 mod events_support;
@@ -43,6 +44,7 @@ fn main() {
             connections::trials(),
             counts::trials(),
             crud::trials(),
+            event_bus::trials(),
             event_log::trials(),
             event_replicas::trials(),
             filter_agreement::trials(),

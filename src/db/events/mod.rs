@@ -69,6 +69,7 @@
 //! `oldest ..= head`.
 
 mod entity;
+mod lease;
 mod read;
 mod record;
 mod sequence;
@@ -79,6 +80,7 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::Notify;
 
 pub use entity::Model as EventRow;
+pub use lease::Lease;
 pub use read::{Bounds, Run};
 pub(crate) use record::{numbered_batch, record};
 

@@ -5,6 +5,9 @@
 //! - A backend that is not configured: its trials are reported as ignored, with the variable
 //!   to set, and a summary line says how many ran where and how many were skipped.
 //! - A backend that is configured but unreachable: its trials fail.
+//! - Tests that need NATS (`nats:` in [`backend_tests!`]) run only when `TEST_NATS_URL` is set
+//!   (reported as ignored otherwise, and counted as skipped in the summary); when it is set
+//!   and NATS cannot be reached, they fail.
 //! - A failing trial's message carries the server's warnings and errors logged during it.
 
 use std::future::Future;
@@ -35,7 +38,17 @@ pub struct Test {
     name: String,
     backend: Option<Backend>,
     ignored: bool,
+    /// Needs the NATS server of `TEST_NATS_URL`.
+    nats: bool,
     body: Body,
+}
+
+/// The variable that names the NATS server (with JetStream) the `nats:` tests use.
+pub const NATS_VARIABLE: &str = "TEST_NATS_URL";
+
+/// Whether `TEST_NATS_URL` is set.
+pub fn nats_configured() -> bool {
+    std::env::var(NATS_VARIABLE).is_ok_and(|u| !u.is_empty())
 }
 
 /// `api::auth` and `["hs", "sqlite", "role_matrix"]` → `auth::hs::sqlite::role_matrix`.
@@ -62,6 +75,7 @@ impl Test {
             name: test_name(module, &[group, backend.slug(), name]),
             backend: Some(backend),
             ignored: false,
+            nats: false,
             body: Body::App { options, run },
         }
     }
@@ -72,8 +86,14 @@ impl Test {
             name: test_name(module, &[name]),
             backend: None,
             ignored: false,
+            nats: false,
             body: Body::Plain(run),
         }
+    }
+
+    /// Needs the NATS server of `TEST_NATS_URL`: skipped (and counted so) when it is not set.
+    pub fn needs_nats(self) -> Test {
+        Test { nats: true, ..self }
     }
 
     /// Run only when asked for (`-- --ignored`): measurements, not checks.
@@ -220,17 +240,22 @@ pub fn run(mut tests: Vec<Test>) -> ! {
     let probes: Vec<Probe> = Backend::ALL.iter().map(|_| Probe::default()).collect();
     let mut ran = [0usize; 3];
     let mut skipped = [0usize; 3];
+    let mut nats_skipped = 0usize;
     let mut trials = Vec::with_capacity(tests.len());
     for test in tests {
         let index = test
             .backend
             .map(|b| Backend::ALL.iter().position(|x| *x == b).unwrap());
-        let unset = test.backend.filter(|b| !b.is_configured());
+        let unset = test
+            .backend
+            .filter(|b| !b.is_configured())
+            .and_then(|b| b.variable());
+        let unset = unset.or((test.nats && !nats_configured()).then_some(NATS_VARIABLE));
         let name = test.name.clone();
         let ignored = test.ignored;
         let trial = match unset {
-            Some(backend) => {
-                let reason = format!("{} not set", backend.variable().unwrap_or_default());
+            Some(variable) => {
+                let reason = format!("{variable} not set");
                 Trial::ignorable_test(name, move || Ok(Completion::ignored_with(reason)))
             }
             None => {
@@ -247,6 +272,9 @@ pub fn run(mut tests: Vec<Test>) -> ! {
                     &mut ran
                 };
                 count[i] += 1;
+                if unset == Some(NATS_VARIABLE) {
+                    nats_skipped += 1;
+                }
             }
         }
         trials.push(trial);
@@ -254,7 +282,7 @@ pub fn run(mut tests: Vec<Test>) -> ! {
     let list = args.list;
     let conclusion = libtest_mimic::run(&args, trials);
     if !list {
-        println!("backends: {}\n", summary(ran, skipped));
+        println!("backends: {}\n", summary(ran, skipped, nats_skipped));
     }
     conclusion.exit()
 }
@@ -289,8 +317,10 @@ fn arguments() -> (Arguments, Vec<String>) {
     (Arguments::from_iter(kept), filters)
 }
 
-/// `152 run on SQLite, 140 on PostgreSQL, 139 skipped: set TEST_MYSQL_URL=mysql://… to run them`.
-fn summary(ran: [usize; 3], skipped: [usize; 3]) -> String {
+/// `152 run on SQLite, 140 on PostgreSQL, 139 skipped: set TEST_MYSQL_URL=mysql://… to run them`
+/// (tests of a configured backend that need NATS count as skipped when `TEST_NATS_URL` is not
+/// set, and the line says to set it).
+fn summary(ran: [usize; 3], skipped: [usize; 3], nats_skipped: usize) -> String {
     let mut parts = Vec::new();
     for (i, backend) in Backend::ALL.iter().enumerate() {
         if backend.is_configured() {
@@ -300,11 +330,14 @@ fn summary(ran: [usize; 3], skipped: [usize; 3]) -> String {
     }
     let mut line = parts.join(", ");
     let total_skipped: usize = skipped.iter().sum();
-    let unset: Vec<String> = Backend::ALL
+    let mut unset: Vec<String> = Backend::ALL
         .iter()
         .filter(|b| !b.is_configured())
         .map(|b| format!("{}={}", b.variable().unwrap_or_default(), b.example_url()))
         .collect();
+    if nats_skipped > 0 {
+        unset.push(format!("{NATS_VARIABLE}=nats://…"));
+    }
     if !unset.is_empty() && total_skipped > 0 {
         line.push_str(&format!(
             ", {total_skipped} skipped: set {} to run them",
@@ -321,6 +354,7 @@ fn summary(ran: [usize; 3], skipped: [usize; 3]) -> String {
 ///     a, b;                      // async fn(TestApp) on every backend, default options
 ///     mod tight(tight_options): c; // ... with `tight_options()`, named `module::tight::…`
 ///     postgres: d;               // async fn(TestApp) on PostgreSQL only
+///     nats: g;                   // async fn(TestApp) on every backend, with TEST_NATS_URL
 ///     standalone: e;             // async fn(): no app; sets up what it needs
 ///     measurement: f;            // async fn(), run only with `-- --ignored`
 /// }
@@ -334,6 +368,21 @@ macro_rules! backend_tests {
     };
     (@add $t:ident postgres: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
         $crate::backend_tests!(@each $t [[$crate::support::Backend::Postgres]] "", ::conversation_graphql::app::AppOptions::default; $($name),+);
+        $crate::backend_tests!(@add $t $($($rest)*)?);
+    };
+    (@add $t:ident nats: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
+        for backend in $crate::support::Backend::ALL {
+            $(
+                $t.push($crate::support::runner::Test::on(
+                    backend,
+                    module_path!(),
+                    "",
+                    stringify!($name),
+                    ::conversation_graphql::app::AppOptions::default,
+                    |app| Box::pin($name(app)),
+                ).needs_nats());
+            )+
+        }
         $crate::backend_tests!(@add $t $($($rest)*)?);
     };
     (@add $t:ident standalone: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {

@@ -107,6 +107,18 @@ impl WsClient {
         }
     }
 
+    /// The next JSON message, or `None` once the socket has ended (the server went away).
+    /// Waits as long as it takes: the caller bounds it.
+    pub async fn next_or_end(&mut self) -> Option<Value> {
+        loop {
+            match self.ws.next().await? {
+                Ok(Message::Text(t)) => return serde_json::from_str(&t).ok(),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
     /// The payload of the next message, which must be a `next`.
     pub async fn next_event(&mut self) -> Value {
         let msg = self.next_message().await;
