@@ -8,7 +8,11 @@
 //! - `graphql_event_subscribers`: subscriptions this replica feeds events to;
 //! - `graphql_event_log_position`: the last event log position this replica published (its
 //!   lag behind the log's head is how far its subscribers are behind);
-//! - `db_pool_connections{state}` and `db_pool_max_connections`: pool usage.
+//! - `db_pool_connections{state}` and `db_pool_max_connections`: pool usage (the primary's);
+//! - with a read pool (`--database-read-url`), the same of it, `db_read_pool_connections{state}`
+//!   and `db_read_pool_max_connections`, and `db_read_pool_up` (1: queries read from the
+//!   standby; 0: it is down and the primary answers them) and `db_read_pool_fallbacks_total`
+//!   (queries the primary answered because the read pool was down or failed them).
 //!
 //! The request path takes no mutex: the histogram is atomic buckets, and the request counters
 //! live in a `Family` whose map is only written the first time a label pair is seen.
@@ -23,7 +27,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
-use crate::db::PoolStats;
+use crate::db::{PoolStats, ReadPoolReport};
 
 /// The content type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -132,10 +136,70 @@ pub struct Metrics {
     log_position: Gauge,
     pool: Family<StateLabel, Gauge>,
     pool_max: Gauge,
+    read_pool: Option<ReadPoolGauges>,
+}
+
+/// The read pool's gauges.
+#[derive(Debug, Default)]
+struct ReadPoolGauges {
+    connections: Family<StateLabel, Gauge>,
+    max: Gauge,
+    up: Gauge,
+    fallbacks: Counter,
+}
+
+impl ReadPoolGauges {
+    fn register(registry: &mut Registry) -> Self {
+        let this = Self::default();
+        registry.register(
+            "db_read_pool_connections",
+            "Read pool (standby) connections by state",
+            this.connections.clone(),
+        );
+        registry.register(
+            "db_read_pool_max_connections",
+            "The read pool's size",
+            this.max.clone(),
+        );
+        registry.register(
+            "db_read_pool_up",
+            "1 while queries read from the standby, 0 while the primary answers them",
+            this.up.clone(),
+        );
+        registry.register(
+            "db_read_pool_fallbacks",
+            "Queries the primary answered because the read pool was down or failed them",
+            this.fallbacks.clone(),
+        );
+        this
+    }
+
+    fn set(&self, report: ReadPoolReport) {
+        let in_use = report.stats.open.saturating_sub(report.stats.idle);
+        self.connections
+            .get_or_create(&StateLabel { state: "in_use" })
+            .set(in_use.into());
+        self.connections
+            .get_or_create(&StateLabel { state: "idle" })
+            .set(report.stats.idle.into());
+        self.max.set(report.stats.max.into());
+        self.up.set(report.up.into());
+        // The pool counts; this follows (never backwards, however scrapes interleave).
+        self.fallbacks
+            .inner()
+            .fetch_max(report.fallbacks, Ordering::Relaxed);
+    }
 }
 
 impl Default for Metrics {
     fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl Metrics {
+    /// The metrics of a process, with the read pool's when it has one.
+    pub fn new(read_pool: bool) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -176,6 +240,7 @@ impl Default for Metrics {
             pool.clone(),
         );
         let pool_max = gauge(&mut registry, "db_pool_max_connections", "The pool's size");
+        let read_pool = read_pool.then(|| ReadPoolGauges::register(&mut registry));
         Self {
             registry,
             requests,
@@ -186,6 +251,7 @@ impl Default for Metrics {
             log_position,
             pool,
             pool_max,
+            read_pool,
         }
     }
 }
@@ -220,6 +286,13 @@ impl Metrics {
     /// A WebSocket opened (`+1`) or closed (`-1`).
     pub fn websocket(&self, delta: i64) {
         self.websockets.inc_by(delta);
+    }
+
+    /// Sets the read pool's gauges (before [`Metrics::render`]); nothing without a read pool.
+    pub fn set_read_pool(&self, report: Option<ReadPoolReport>) {
+        if let (Some(gauges), Some(report)) = (&self.read_pool, report) {
+            gauges.set(report);
+        }
     }
 
     /// The exposition text, with the gauges read now.

@@ -21,6 +21,7 @@ mod node;
 mod paging;
 mod persisted;
 mod process;
+mod read_replica;
 mod replicas;
 mod request_hygiene;
 mod schema;
@@ -54,6 +55,7 @@ fn main() {
             paging::trials(),
             persisted::trials(),
             process::trials(),
+            read_replica::trials(),
             replicas::trials(),
             request_hygiene::trials(),
             schema::trials(),

@@ -11,6 +11,7 @@
 //! - `fixtures`: the seed's example conversation, stored rows, times, tokens;
 //! - `process`: the real binary and server processes;
 //! - `slow_commit`: a commit held past a request's deadline (a proxy, or a SQLite hook);
+//! - `standby`: a PostgreSQL primary and hot standby of the harness's own (read replicas);
 //! - `ws`: a WebSocket subscription client and the event checks;
 //! - `runner`: the harness itself.
 
@@ -21,6 +22,7 @@ mod http;
 mod process;
 pub mod runner;
 mod slow_commit;
+mod standby;
 mod ws;
 
 use std::future::Future;
@@ -32,6 +34,7 @@ pub use fixtures::*;
 pub use http::*;
 pub use process::*;
 pub use slow_commit::SlowCommit;
+pub use standby::standby;
 pub use ws::*;
 
 /// How long a test waits for something that must happen before it fails. Generous: it is a

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use conversation_graphql::app::AppOptions;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
+use super::standby::Availability;
 use super::{Backend, TestApp};
 
 pub type TestFuture = Pin<Box<dyn Future<Output = ()>>>;
@@ -35,6 +36,8 @@ pub struct Test {
     name: String,
     backend: Option<Backend>,
     ignored: bool,
+    /// What it needs beyond its backend (a PostgreSQL standby), checked before it runs.
+    needs: Option<fn() -> Availability>,
     body: Body,
 }
 
@@ -62,6 +65,7 @@ impl Test {
             name: test_name(module, &[group, backend.slug(), name]),
             backend: Some(backend),
             ignored: false,
+            needs: None,
             body: Body::App { options, run },
         }
     }
@@ -72,6 +76,19 @@ impl Test {
             name: test_name(module, &[name]),
             backend: None,
             ignored: false,
+            needs: None,
+            body: Body::Plain(run),
+        }
+    }
+
+    /// `run` with a PostgreSQL primary and hot standby of the harness's own (see
+    /// `support::standby`), named `module::postgres::name`.
+    pub fn standby(module: &str, name: &str, run: fn() -> TestFuture) -> Test {
+        Test {
+            name: test_name(module, &[Backend::Postgres.slug(), name]),
+            backend: Some(Backend::Postgres),
+            ignored: false,
+            needs: Some(super::standby::availability),
             body: Body::Plain(run),
         }
     }
@@ -220,6 +237,8 @@ pub fn run(mut tests: Vec<Test>) -> ! {
     let probes: Vec<Probe> = Backend::ALL.iter().map(|_| Probe::default()).collect();
     let mut ran = [0usize; 3];
     let mut skipped = [0usize; 3];
+    // Tests skipped for what they need beyond their backend, and why.
+    let mut unmet: Vec<String> = Vec::new();
     let mut trials = Vec::with_capacity(tests.len());
     for test in tests {
         let index = test
@@ -228,35 +247,66 @@ pub fn run(mut tests: Vec<Test>) -> ! {
         let unset = test.backend.filter(|b| !b.is_configured());
         let name = test.name.clone();
         let ignored = test.ignored;
-        let trial = match unset {
-            Some(backend) => {
-                let reason = format!("{} not set", backend.variable().unwrap_or_default());
+        let skip = match (unset, test.needs.map(|needs| needs())) {
+            (Some(backend), _) => Some(format!(
+                "{} not set",
+                backend.variable().unwrap_or_default()
+            )),
+            (None, Some(Availability::Skip(reason))) => Some(reason),
+            _ => None,
+        };
+        let trial = match skip.clone() {
+            Some(reason) => {
                 Trial::ignorable_test(name, move || Ok(Completion::ignored_with(reason)))
             }
-            None => {
-                let probe = index.map(|i| probes[i].clone());
-                Trial::test(name, move || test.execute(probe.as_ref()))
-            }
+            None => match test.needs.map(|needs| needs()) {
+                Some(Availability::Broken(message)) => {
+                    Trial::test(name, move || Err(message.into()))
+                }
+                _ => {
+                    let probe = index.map(|i| probes[i].clone());
+                    Trial::test(name, move || test.execute(probe.as_ref()))
+                }
+            },
         }
         .with_ignored_flag(ignored);
         if let Some(i) = index {
             if !args.is_filtered_out(&trial) && !args.is_ignored(&trial) {
-                let count = if unset.is_some() {
+                let count = if skip.is_some() {
                     &mut skipped
                 } else {
                     &mut ran
                 };
                 count[i] += 1;
+                if let (None, Some(reason)) = (unset, skip) {
+                    unmet.push(reason);
+                }
             }
         }
         trials.push(trial);
     }
     let list = args.list;
     let conclusion = libtest_mimic::run(&args, trials);
+    super::standby::teardown();
     if !list {
-        println!("backends: {}\n", summary(ran, skipped));
+        let mut line = summary(ran, skipped);
+        if let Some(reason) = unmet.first() {
+            line.push_str(&format!(
+                "; {} not run ({reason})",
+                plural(unmet.len(), "test needing a PostgreSQL standby")
+            ));
+        }
+        println!("backends: {line}\n");
     }
     conclusion.exit()
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {}", what.replacen("test", "tests", 1))
+    }
 }
 
 /// The command line. libtest-mimic takes one name filter; `cargo test a b` passes several: when
@@ -322,6 +372,7 @@ fn summary(ran: [usize; 3], skipped: [usize; 3]) -> String {
 ///     mod tight(tight_options): c; // ... with `tight_options()`, named `module::tight::…`
 ///     postgres: d;               // async fn(TestApp) on PostgreSQL only
 ///     standalone: e;             // async fn(): no app; sets up what it needs
+///     standby: g;                // async fn(): with the harness's PostgreSQL standby
 ///     measurement: f;            // async fn(), run only with `-- --ignored`
 /// }
 /// ```
@@ -338,6 +389,10 @@ macro_rules! backend_tests {
     };
     (@add $t:ident standalone: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
         $( $t.push($crate::support::runner::Test::plain(module_path!(), stringify!($name), || Box::pin($name()))); )+
+        $crate::backend_tests!(@add $t $($($rest)*)?);
+    };
+    (@add $t:ident standby: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
+        $( $t.push($crate::support::runner::Test::standby(module_path!(), stringify!($name), || Box::pin($name()))); )+
         $crate::backend_tests!(@add $t $($($rest)*)?);
     };
     (@add $t:ident measurement: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
