@@ -9,6 +9,7 @@
 //!   cargo run --release -p bench -- replay --backend postgres --events 100000
 //!   cargo run --release -p bench -- safe-writes --backend sqlite
 //!   cargo run --release -p bench -- hardening
+//!   cargo run --release -p bench -- read-replica --rows 100000
 
 /// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
 #[global_allocator]
@@ -18,6 +19,7 @@ mod events;
 mod hardening;
 mod load;
 mod raw;
+mod replica;
 mod seed;
 mod writes;
 
@@ -61,6 +63,8 @@ enum Cmd {
     SafeWrites(writes::WriteArgs),
     /// Memory and latency while WebSocket clients abuse the server (issue 17).
     Hardening(hardening::HardeningArgs),
+    /// List req/s with queries reading a PostgreSQL hot standby against the primary.
+    ReadReplica(replica::ReplicaArgs),
 }
 
 #[derive(Args, Clone)]
@@ -112,6 +116,9 @@ struct ServeArgs {
     schema: Option<String>,
     #[arg(long, default_value_t = 16)]
     pool: u32,
+    /// A hot standby that the real app's queries read from (`--database-read-url`).
+    #[arg(long)]
+    read_url: Option<String>,
 }
 
 impl Db {
@@ -151,6 +158,7 @@ async fn main() {
         Some(Cmd::Replay(args)) => events::replay(args).await,
         Some(Cmd::SafeWrites(args)) => writes::run(args).await,
         Some(Cmd::Hardening(args)) => hardening::run(args).await,
+        Some(Cmd::ReadReplica(args)) => replica::run(args).await,
         Some(Cmd::Run(args)) => run(args).await,
         None => run(cli.run).await,
     };
@@ -184,7 +192,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     // The real app, served as the binary serves it (its connection limits included).
     let options = AppOptions::default();
-    let router = app::build(conn, &options).0;
+    let read = match &args.read_url {
+        Some(url) => {
+            let read_settings = PoolSettings {
+                acquire_timeout: Duration::from_secs(1),
+                ..settings(args.pool, args.schema.clone())
+            };
+            let retry = Duration::from_millis(500);
+            let read = db::open_read_pool(url, &read_settings, retry)
+                .await
+                .map_err(|e| e.to_string())?;
+            Some(read)
+        }
+        None => None,
+    };
+    let router = app::build_with_read_pool(conn, read, &options).0;
     println!("READY {port} {}", started.elapsed().as_micros());
     conversation_graphql::http::serve::serve(
         listener,
@@ -222,6 +244,18 @@ impl Server {
         schema: Option<&str>,
         pool: u32,
     ) -> Result<Server, String> {
+        Self::start_with(exe, what, url, schema, pool, &[]).await
+    }
+
+    /// As `start_exe`, with more arguments for `serve` (e.g. `--read-url URL`).
+    async fn start_with(
+        exe: Option<&std::path::PathBuf>,
+        what: &str,
+        url: &str,
+        schema: Option<&str>,
+        pool: u32,
+        extra: &[&str],
+    ) -> Result<Server, String> {
         let exe = match exe {
             Some(exe) => exe.clone(),
             None => std::env::current_exe().map_err(|e| e.to_string())?,
@@ -240,6 +274,7 @@ impl Server {
         if let Some(schema) = schema {
             cmd.args(["--schema", schema]);
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

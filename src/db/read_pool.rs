@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::Error as SqlxError;
 use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
@@ -39,6 +39,10 @@ struct Inner {
     fallbacks: AtomicU64,
     /// How often the health check looks.
     retry: Duration,
+    /// When "not replayed yet" was last logged as a warning (ms since `started`): a standby
+    /// that never has the tables (a read URL of the wrong database) says so once a minute.
+    warned_at: AtomicU64,
+    started: Instant,
 }
 
 /// How the read pool is doing, for `/ready` and `/metrics`.
@@ -72,6 +76,8 @@ impl ReadPool {
             up: AtomicBool::new(true),
             fallbacks: AtomicU64::new(0),
             retry: retry.max(Duration::from_millis(10)),
+            warned_at: AtomicU64::new(0),
+            started: Instant::now(),
         }))
     }
 
@@ -137,9 +143,7 @@ impl ReadPool {
     pub(super) fn failed(&self, error: &DbErr) -> bool {
         match classify(error) {
             Failure::Unreachable => self.mark_down(error),
-            Failure::NotYet => {
-                tracing::debug!(error = %error, "the standby cannot answer this yet; asking the primary");
-            }
+            Failure::NotYet => self.not_yet(error),
             Failure::Other => return false,
         }
         self.fell_back();
@@ -164,6 +168,29 @@ impl ReadPool {
             }
         }
         run(primary.clone()).await
+    }
+
+    /// Logs a query the standby could not answer yet: a warning at most once a minute (a
+    /// migration's tables arrive within moments; a standby of another database never has them).
+    fn not_yet(&self, error: &DbErr) {
+        let now = u64::try_from(self.0.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.0.warned_at.load(Ordering::Relaxed);
+        let due = last == 0 || now.saturating_sub(last) >= 60_000;
+        if due
+            && self
+                .0
+                .warned_at
+                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                error = %error,
+                "the standby cannot answer a query (not replayed yet, or not a standby of this \
+                 database?): the primary answers it"
+            );
+        } else {
+            tracing::debug!(error = %error, "the standby cannot answer this yet; asking the primary");
+        }
     }
 
     fn fell_back(&self) {

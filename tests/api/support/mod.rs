@@ -13,7 +13,7 @@
 //! - `slow_commit`: a commit held past a request's deadline (a proxy, or a SQLite hook);
 //! - `standby`: a PostgreSQL primary and hot standby of the harness's own (read replicas);
 //! - `ws`: a WebSocket subscription client and the event checks;
-//! - `runner`: the harness itself.
+//! - `runner`: the harness itself (`summary`: its last line).
 
 mod app;
 mod database;
@@ -23,6 +23,7 @@ mod process;
 pub mod runner;
 mod slow_commit;
 mod standby;
+mod summary;
 mod ws;
 
 use std::future::Future;

@@ -272,14 +272,10 @@ pub fn run(mut tests: Vec<Test>) -> ! {
         .with_ignored_flag(ignored);
         if let Some(i) = index {
             if !args.is_filtered_out(&trial) && !args.is_ignored(&trial) {
-                let count = if skip.is_some() {
-                    &mut skipped
-                } else {
-                    &mut ran
-                };
-                count[i] += 1;
-                if let (None, Some(reason)) = (unset, skip) {
-                    unmet.push(reason);
+                match (unset, skip) {
+                    (Some(_), _) => skipped[i] += 1,
+                    (None, Some(reason)) => unmet.push(reason),
+                    (None, None) => ran[i] += 1,
                 }
             }
         }
@@ -289,24 +285,9 @@ pub fn run(mut tests: Vec<Test>) -> ! {
     let conclusion = libtest_mimic::run(&args, trials);
     super::standby::teardown();
     if !list {
-        let mut line = summary(ran, skipped);
-        if let Some(reason) = unmet.first() {
-            line.push_str(&format!(
-                "; {} not run ({reason})",
-                plural(unmet.len(), "test needing a PostgreSQL standby")
-            ));
-        }
-        println!("backends: {line}\n");
+        println!("backends: {}\n", super::summary::line(ran, skipped, &unmet));
     }
     conclusion.exit()
-}
-
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {}", what.replacen("test", "tests", 1))
-    }
 }
 
 /// The command line. libtest-mimic takes one name filter; `cargo test a b` passes several: when
@@ -337,31 +318,6 @@ fn arguments() -> (Arguments, Vec<String>) {
         kept.append(&mut filters);
     }
     (Arguments::from_iter(kept), filters)
-}
-
-/// `152 run on SQLite, 140 on PostgreSQL, 139 skipped: set TEST_MYSQL_URL=mysql://… to run them`.
-fn summary(ran: [usize; 3], skipped: [usize; 3]) -> String {
-    let mut parts = Vec::new();
-    for (i, backend) in Backend::ALL.iter().enumerate() {
-        if backend.is_configured() {
-            let prefix = if parts.is_empty() { " run" } else { "" };
-            parts.push(format!("{}{prefix} on {}", ran[i], backend.label()));
-        }
-    }
-    let mut line = parts.join(", ");
-    let total_skipped: usize = skipped.iter().sum();
-    let unset: Vec<String> = Backend::ALL
-        .iter()
-        .filter(|b| !b.is_configured())
-        .map(|b| format!("{}={}", b.variable().unwrap_or_default(), b.example_url()))
-        .collect();
-    if !unset.is_empty() && total_skipped > 0 {
-        line.push_str(&format!(
-            ", {total_skipped} skipped: set {} to run them",
-            unset.join(" / ")
-        ));
-    }
-    line
 }
 
 /// Declares a test module's tests: `pub(crate) fn trials()`, listed in `main.rs`.
