@@ -12,12 +12,13 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Verifier;
 use crate::config::{self, ServeConfig};
-use crate::db::{self, ConversationStore, OpenError, PoolSettings};
+use crate::db::{self, ConversationStore, OpenError, PoolSettings, ReadPool};
 use crate::events::{EventBus, EventSettings};
 use crate::graphql::{self, Limits};
 use crate::http::serve::ConnectionLimits;
 use crate::http::{self, CorsOrigins, WsLimits};
 use crate::idempotency::{self, IdempotencyOptions};
+use crate::metrics::Metrics;
 
 pub use crate::http::AppState;
 
@@ -87,7 +88,22 @@ pub fn router(db: DatabaseConnection, options: &AppOptions) -> Router {
 
 /// The router and the state behind it.
 pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState) {
-    let store = ConversationStore::new(db);
+    build_with_read_pool(db, None, options)
+}
+
+/// [`build`], with queries reading from `read` while it answers (its health checked in the
+/// background).
+pub fn build_with_read_pool(
+    db: DatabaseConnection,
+    read: Option<ReadPool>,
+    options: &AppOptions,
+) -> (Router, AppState) {
+    let mut store = ConversationStore::new(db);
+    if let Some(read) = read {
+        read.spawn_health_checks();
+        store = store.with_read_pool(read);
+    }
+    let metrics = Arc::new(Metrics::new(store.read_pool().is_some()));
     let events = EventBus::start(
         &store,
         &EventSettings {
@@ -117,7 +133,7 @@ pub fn build(db: DatabaseConnection, options: &AppOptions) -> (Router, AppState)
             max_subscriptions: usize::try_from(options.connection.max_subscriptions_per_connection)
                 .unwrap_or(usize::MAX),
         },
-        metrics: Arc::default(),
+        metrics,
     };
     let router = http::router(state.clone(), &options.cors)
         .layer(DefaultBodyLimit::max(options.max_body_bytes));
@@ -144,20 +160,60 @@ pub enum StartError {
          set --jwt-secret or --jwt-public-key, or pass --allow-unauthenticated"
     )]
     Unauthenticated(SocketAddr),
+    #[error(
+        "--database-read-url must be a standby of --database-url's backend (PostgreSQL or \
+         MySQL/MariaDB; SQLite has no replicas)"
+    )]
+    ReadUrl,
 }
 
 /// Opens and migrates the configured database with the server's pool.
 pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, StartError> {
-    let sqlite = config.database_url.starts_with("sqlite:");
+    Ok(db::open(&config.database_url, &pool_settings(config)).await?)
+}
+
+/// Opens the read pool on `--database-read-url`, if there is one (an unreachable standby is
+/// not an error: queries read from the primary until it answers).
+pub async fn open_read_pool(config: &ServeConfig) -> Result<Option<ReadPool>, StartError> {
+    let options = &config.read_pool;
+    let Some(url) = &options.database_read_url else {
+        return Ok(None);
+    };
+    let scheme = |u: &str| {
+        u.split(':')
+            .next()
+            .unwrap_or_default()
+            .replace("postgresql", "postgres")
+    };
+    if scheme(url) != scheme(&config.database_url) || scheme(url) == "sqlite" {
+        return Err(StartError::ReadUrl);
+    }
     let settings = PoolSettings {
+        acquire_timeout: options.database_read_timeout.max(Duration::from_millis(1)),
+        ..pool_settings(config)
+    };
+    let read = db::open_read_pool(url, &settings, options.database_read_retry)
+        .await
+        .map_err(|e| StartError::Database(OpenError::Connect(e)))?;
+    let state = if read.is_up() { "up" } else { "down" };
+    tracing::info!(
+        state,
+        "read pool: queries read from the standby while it answers"
+    );
+    Ok(Some(read))
+}
+
+/// The server's pool: its size, statement timeout and schema.
+fn pool_settings(config: &ServeConfig) -> PoolSettings {
+    let sqlite = config.database_url.starts_with("sqlite:");
+    PoolSettings {
         max_connections: config
             .db_max_connections
             .unwrap_or(if sqlite { 4 } else { 16 }),
         statement_timeout: Some(Duration::from_secs(config.request_timeout_secs.max(1))),
         schema: config.db_schema.clone(),
         ..PoolSettings::default()
-    };
-    Ok(db::open(&config.database_url, &settings).await?)
+    }
 }
 
 /// The token verifier the configuration asks for, if any.
@@ -202,8 +258,9 @@ fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
 pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     let options = app_options(&config)?;
     let conn = open_database(&config).await?;
+    let read = open_read_pool(&config).await?;
     let backend = db::backend_name(&conn);
-    let (app, state) = build(conn.clone(), &options);
+    let (app, state) = build_with_read_pool(conn.clone(), read.clone(), &options);
     let listener =
         http::serve::bind(config.listen).map_err(|e| StartError::Listen(config.listen, e))?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
@@ -231,6 +288,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     state.events.stop().await;
     tracing::info!("shutting down: closing the database pool");
     let _ = conn.close().await;
+    if let Some(read) = read {
+        let _ = read.connection().close_by_ref().await;
+    }
     Ok(())
 }
 

@@ -157,6 +157,10 @@ pub struct ServeConfig {
     #[arg(long, env = "WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
     pub ws_send_timeout_secs: u64,
 
+    /// A hot standby that queries read from (writes stay on `--database-url`).
+    #[command(flatten)]
+    pub read_pool: ReadPoolOptions,
+
     /// Size of the database connection pool. Default: 16 on PostgreSQL and MySQL, 4 on SQLite
     /// (one writer at a time, and each connection is a thread with its own page cache).
     #[arg(long, env = "DB_MAX_CONNECTIONS")]
@@ -254,4 +258,28 @@ impl ServeConfig {
                 None => "conversation_events".into(),
             })
     }
+}
+
+/// Queries from a read replica: a PostgreSQL hot standby of `--database-url`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadPoolOptions {
+    /// A hot standby of `--database-url` (e.g. `postgres://…` of a `pg_basebackup -R` copy)
+    /// that queries (`conversation`, `conversations`, `conversationCounts`, `node`, `nodes`,
+    /// `conversationEventLog`) read from; mutations, their answers, subscriptions and
+    /// migrations use the primary. While the standby cannot answer, queries read from the
+    /// primary. It gets a pool of its own of `--db-max-connections`. Default: none, every
+    /// query reads from the primary.
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<String>,
+
+    /// How often the read pool's health is checked: a standby that stopped answering is tried
+    /// again this often (`500ms`, `5s`).
+    #[arg(long, env = "DATABASE_READ_RETRY", default_value = "5s", value_parser = crate::domain::parse_duration)]
+    pub database_read_retry: std::time::Duration,
+
+    /// How long a query waits for a connection of the read pool (connecting included) before
+    /// it reads from the primary instead; the read pool then counts as down until a check
+    /// finds it answering.
+    #[arg(long, env = "DATABASE_READ_TIMEOUT", default_value = "1s", value_parser = crate::domain::parse_duration)]
+    pub database_read_timeout: std::time::Duration,
 }

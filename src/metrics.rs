@@ -8,7 +8,11 @@
 //! - `graphql_event_subscribers`: subscriptions this replica feeds events to;
 //! - `graphql_event_log_position`: the last event log position this replica published (its
 //!   lag behind the log's head is how far its subscribers are behind);
-//! - `db_pool_connections{state}` and `db_pool_max_connections`: pool usage;
+//! - `db_pool_connections{state}` and `db_pool_max_connections`: pool usage (the primary's);
+//! - with a read pool (`--database-read-url`), the same of it, `db_read_pool_connections{state}`
+//!   and `db_read_pool_max_connections`, and `db_read_pool_up` (1: queries read from the
+//!   standby; 0: it is down and the primary answers them) and `db_read_pool_fallbacks_total`
+//!   (queries the primary answered because the read pool was down or failed them).
 //! - `graphql_event_bus_up` (1 while the NATS event bus works) and `graphql_event_relay`
 //!   (1 on the replica that relays the log into NATS): both 0 without `--event-bus`.
 //!
@@ -25,7 +29,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
-use crate::db::PoolStats;
+use crate::db::{PoolStats, ReadPoolReport};
 
 /// The content type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -136,10 +140,70 @@ pub struct Metrics {
     pool_max: Gauge,
     bus_up: Gauge,
     relay: Gauge,
+    read_pool: Option<ReadPoolGauges>,
+}
+
+/// The read pool's gauges.
+#[derive(Debug, Default)]
+struct ReadPoolGauges {
+    connections: Family<StateLabel, Gauge>,
+    max: Gauge,
+    up: Gauge,
+    fallbacks: Counter,
+}
+
+impl ReadPoolGauges {
+    fn register(registry: &mut Registry) -> Self {
+        let this = Self::default();
+        registry.register(
+            "db_read_pool_connections",
+            "Read pool (standby) connections by state",
+            this.connections.clone(),
+        );
+        registry.register(
+            "db_read_pool_max_connections",
+            "The read pool's size",
+            this.max.clone(),
+        );
+        registry.register(
+            "db_read_pool_up",
+            "1 while queries read from the standby, 0 while the primary answers them",
+            this.up.clone(),
+        );
+        registry.register(
+            "db_read_pool_fallbacks",
+            "Queries the primary answered because the read pool was down or failed them",
+            this.fallbacks.clone(),
+        );
+        this
+    }
+
+    fn set(&self, report: ReadPoolReport) {
+        let in_use = report.stats.open.saturating_sub(report.stats.idle);
+        self.connections
+            .get_or_create(&StateLabel { state: "in_use" })
+            .set(in_use.into());
+        self.connections
+            .get_or_create(&StateLabel { state: "idle" })
+            .set(report.stats.idle.into());
+        self.max.set(report.stats.max.into());
+        self.up.set(report.up.into());
+        // The pool counts; this follows (never backwards, however scrapes interleave).
+        self.fallbacks
+            .inner()
+            .fetch_max(report.fallbacks, Ordering::Relaxed);
+    }
 }
 
 impl Default for Metrics {
     fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl Metrics {
+    /// The metrics of a process, with the read pool's when it has one.
+    pub fn new(read_pool: bool) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -190,6 +254,7 @@ impl Default for Metrics {
             "graphql_event_relay",
             "1 while this replica relays the event log into NATS",
         );
+        let read_pool = read_pool.then(|| ReadPoolGauges::register(&mut registry));
         Self {
             registry,
             requests,
@@ -202,6 +267,7 @@ impl Default for Metrics {
             pool_max,
             bus_up,
             relay,
+            read_pool,
         }
     }
 }
@@ -242,6 +308,13 @@ impl Metrics {
     pub fn set_event_bus(&self, up: bool, relaying: bool) {
         self.bus_up.set(i64::from(up));
         self.relay.set(i64::from(relaying));
+    }
+
+    /// Sets the read pool's gauges (before [`Metrics::render`]); nothing without a read pool.
+    pub fn set_read_pool(&self, report: Option<ReadPoolReport>) {
+        if let (Some(gauges), Some(report)) = (&self.read_pool, report) {
+            gauges.set(report);
+        }
     }
 
     /// The exposition text, with the gauges read now.

@@ -10,6 +10,7 @@
 //!   cargo run --release -p bench -- safe-writes --backend sqlite
 //!   cargo run --release -p bench -- hardening
 //!   cargo run --release -p bench -- bus --events 1000
+//!   cargo run --release -p bench -- read-replica --rows 100000
 
 /// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
 #[global_allocator]
@@ -21,6 +22,7 @@ mod hardening;
 mod load;
 mod private_pg;
 mod raw;
+mod replica;
 mod seed;
 mod writes;
 
@@ -67,6 +69,8 @@ enum Cmd {
     /// Events over NATS JetStream against the database path: create-to-delivery over three
     /// replicas, and the database queries spent on event delivery with 1 and 3 replicas.
     Bus(bus::BusArgs),
+    /// List req/s with queries reading a PostgreSQL hot standby against the primary.
+    ReadReplica(replica::ReplicaArgs),
 }
 
 #[derive(Args, Clone)]
@@ -124,6 +128,9 @@ struct ServeArgs {
     /// The stream for `--event-bus`.
     #[arg(long, default_value = "conversation_events")]
     event_bus_stream: String,
+    /// A hot standby that the real app's queries read from (`--database-read-url`).
+    #[arg(long)]
+    read_url: Option<String>,
 }
 
 impl Db {
@@ -164,6 +171,7 @@ async fn main() {
         Some(Cmd::SafeWrites(args)) => writes::run(args).await,
         Some(Cmd::Hardening(args)) => hardening::run(args).await,
         Some(Cmd::Bus(args)) => bus::run(args).await,
+        Some(Cmd::ReadReplica(args)) => replica::run(args).await,
         Some(Cmd::Run(args)) => run(args).await,
         None => run(cli.run).await,
     };
@@ -206,7 +214,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             }),
         ..AppOptions::default()
     };
-    let router = app::build(conn, &options).0;
+    let read = match &args.read_url {
+        Some(url) => {
+            let read_settings = PoolSettings {
+                acquire_timeout: Duration::from_secs(1),
+                ..settings(args.pool, args.schema.clone())
+            };
+            let retry = Duration::from_millis(500);
+            let read = db::open_read_pool(url, &read_settings, retry)
+                .await
+                .map_err(|e| e.to_string())?;
+            Some(read)
+        }
+        None => None,
+    };
+    let router = app::build_with_read_pool(conn, read, &options).0;
     println!("READY {port} {}", started.elapsed().as_micros());
     conversation_graphql::http::serve::serve(
         listener,
@@ -245,6 +267,19 @@ impl Server {
         schema: Option<&str>,
         pool: u32,
         extra: &[String],
+    ) -> Result<Server, String> {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        Self::start_with(exe, what, url, schema, pool, &extra).await
+    }
+
+    /// As `start_exe`, with more arguments for `serve` (e.g. `--read-url URL`).
+    async fn start_with(
+        exe: Option<&std::path::PathBuf>,
+        what: &str,
+        url: &str,
+        schema: Option<&str>,
+        pool: u32,
+        extra: &[&str],
     ) -> Result<Server, String> {
         let exe = match exe {
             Some(exe) => exe.clone(),

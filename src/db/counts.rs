@@ -124,10 +124,11 @@ impl ConversationStore {
         let scope = compile(scope, backend);
         let filter = compile(&query.filter, backend);
         if query.group_by.is_empty() {
-            let total = Entity::find()
-                .filter(scope)
-                .filter(filter)
-                .count(&self.db)
+            let total = self
+                .reading(|db| {
+                    let count = Entity::find().filter(scope.clone()).filter(filter.clone());
+                    async move { count.count(&db).await }
+                })
                 .await?;
             return Ok(Counts {
                 total,
@@ -154,7 +155,13 @@ impl ConversationStore {
             select.order_by_expr(Expr::cust(order_sql(*field, backend)), Order::Asc);
         }
         select.limit(query.max_groups.max(1));
-        let rows = self.db.query_all_raw(backend.build(&select)).await?;
+        let statement = backend.build(&select);
+        let rows = self
+            .reading(|db| {
+                let statement = statement.clone();
+                async move { db.query_all_raw(statement).await }
+            })
+            .await?;
         let Some(first) = rows.first() else {
             return Ok(Counts::default());
         };

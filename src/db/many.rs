@@ -20,10 +20,16 @@ impl ConversationStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let db = self.connection();
-        let select = Entity::find()
+        let query = Entity::find()
             .filter(Column::Id.is_in(ids.iter().copied()))
-            .filter(compile(scope, db.get_database_backend()));
-        crate::db::all_as(select, db).await
+            .filter(compile(scope, self.backend()));
+        self.reading(|db| {
+            let query = query.clone();
+            async move { query.all(&db).await }
+        })
+        .await?
+        .into_iter()
+        .map(Conversation::try_from)
+        .collect()
     }
 }

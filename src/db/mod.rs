@@ -18,6 +18,7 @@ mod like;
 mod many;
 pub mod notify;
 mod order;
+mod read_pool;
 mod search;
 mod sqlite;
 mod store;
@@ -27,6 +28,7 @@ mod walk;
 mod write;
 
 pub use fence::CommitFence;
+pub use read_pool::{ReadPool, ReadPoolReport};
 pub use store::{BatchOutcome, ConversationStore, OnExisting, Page, StoreError};
 pub use write::{Action, WriteError};
 
@@ -88,6 +90,27 @@ pub enum OpenError {
 /// Opens the pool. SQLite gets WAL, `synchronous=NORMAL`, a busy timeout (readers never wait
 /// for the writer, concurrent writers queue instead of failing) and `cg_lower`.
 pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url, settings)).await
+}
+
+/// Opens a [`ReadPool`] on a hot standby, with the same settings as the primary's pool. The
+/// pool connects lazily, so an unreachable standby is not an error here: the first check
+/// (made before this returns) marks it down, and queries read from the primary until a later
+/// check finds it answering. The URL must be of the primary's backend.
+pub async fn open_read_pool(
+    url: &str,
+    settings: &PoolSettings,
+    retry: Duration,
+) -> Result<ReadPool, DbErr> {
+    let mut opts = options(url, settings);
+    opts.connect_lazy(true);
+    let pool = ReadPool::new(Database::connect(opts).await?, retry);
+    pool.check().await;
+    Ok(pool)
+}
+
+/// How [`connect`] opens a pool.
+fn options(url: &str, settings: &PoolSettings) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(settings.max_connections)
         .min_connections(1)
@@ -107,7 +130,7 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
     if let Some(schema) = &settings.schema {
         opts.set_schema_search_path(schema.clone());
     }
-    Database::connect(opts).await
+    opts
 }
 
 /// Opens the pool and applies every pending migration. Migrations run without the statement

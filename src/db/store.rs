@@ -1,6 +1,10 @@
 //! [`ConversationStore`]: every read of conversations (writes are in `write`, batch import and
 //! export in `batch`).
 //!
+//! The reads of queries go to the read pool when there is one ([`super::ReadPool`]: a hot
+//! standby, with the primary answering while it cannot); what a write reads, and the answer it
+//! returns, come from the primary.
+//!
 //! Each method takes a `scope`: a predicate every row it reads or writes must also match (the
 //! caller's tenant). A row outside the scope is treated exactly like a row that does not exist.
 
@@ -9,6 +13,7 @@ use sea_orm::{
     Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::OnceCell;
@@ -18,6 +23,7 @@ use super::entity::{Column, Entity};
 use super::events::EventLog;
 use super::filter::{compile, compile_with};
 use super::order::{beyond, key_expr, position, sql_order};
+use super::read_pool::ReadPool;
 use super::search::narrowing_for_a_page;
 use crate::domain::filter::Predicate;
 use crate::domain::page::{PageQuery, Position};
@@ -36,10 +42,13 @@ pub struct Page {
     pub has_more: bool,
 }
 
-/// Reads and writes conversations on one pool; every write records its events in the log.
+/// Reads and writes conversations; every write records its events in the log.
 #[derive(Clone, Debug)]
 pub struct ConversationStore {
+    /// The primary: every write, and every read without a read pool.
     pub(super) db: DatabaseConnection,
+    /// Where queries read from while it answers.
+    read: Option<ReadPool>,
     pub(super) log: EventLog,
     /// How the database lower-cases text, asked once.
     folding: Arc<OnceCell<CaseFolding>>,
@@ -50,7 +59,34 @@ impl ConversationStore {
         Self {
             log: EventLog::new(db.clone()),
             db,
+            read: None,
             folding: Arc::default(),
+        }
+    }
+
+    /// This store with queries reading from `read` (writes stay on the primary).
+    pub fn with_read_pool(self, read: ReadPool) -> Self {
+        Self {
+            log: self.log.with_read_pool(read.clone()),
+            read: Some(read),
+            ..self
+        }
+    }
+
+    /// The read pool, if queries have one.
+    pub fn read_pool(&self) -> Option<&ReadPool> {
+        self.read.as_ref()
+    }
+
+    /// `run` on the read pool, or on the primary when there is none or it cannot answer.
+    pub(super) async fn reading<T, F, Fut>(&self, run: F) -> Result<T, DbErr>
+    where
+        F: Fn(DatabaseConnection) -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        match &self.read {
+            Some(read) => read.read(&self.db, run).await,
+            None => run(self.db.clone()).await,
         }
     }
 
@@ -68,7 +104,8 @@ impl ConversationStore {
             .cloned()
     }
 
-    /// The pool (for the database layer's own functions: `db::ping`, `db::pool_stats`, …).
+    /// The primary's pool (for the database layer's own functions: `db::ping`,
+    /// `db::pool_stats`, …).
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
@@ -84,20 +121,25 @@ impl ConversationStore {
 
     /// One conversation by id, deleted or not.
     pub async fn get(&self, id: Uuid, scope: &Predicate) -> Result<Option<Conversation>, DbErr> {
-        find(&self.db, id, scope).await
+        self.reading(|db| async move { find(&db, id, scope).await })
+            .await
     }
 
     /// A page of `query`, walking forwards or (for `last`) backwards. A search on SQLite is
     /// narrowed by a lookup of its own first ([`narrowing_for_a_page`]); both read one
     /// snapshot.
     pub async fn page(&self, query: &PageQuery, scope: &Predicate) -> Result<Page, DbErr> {
-        if !needs_a_snapshot(self.backend(), &query.filter) {
-            return page(&self.db, query, scope).await;
-        }
-        let txn = self.db.begin().await?;
-        let page = page(&txn, query, scope).await?;
-        txn.commit().await?;
-        Ok(page)
+        let snapshot = needs_a_snapshot(self.backend(), &query.filter);
+        self.reading(|db| async move {
+            if !snapshot {
+                return page(&db, query, scope).await;
+            }
+            let txn = db.begin().await?;
+            let page = page(&txn, query, scope).await?;
+            txn.commit().await?;
+            Ok(page)
+        })
+        .await
     }
 
     /// Whether any row of `filter` lies at `pos` or behind it, seen from a walk in `forward`
@@ -109,23 +151,28 @@ impl ConversationStore {
         forward: bool,
         scope: &Predicate,
     ) -> Result<bool, DbErr> {
-        if !needs_a_snapshot(self.backend(), &query.filter) {
-            return any_behind(&self.db, query, pos, forward, scope).await;
-        }
-        let txn = self.db.begin().await?;
-        let found = any_behind(&txn, query, pos, forward, scope).await?;
-        txn.commit().await?;
-        Ok(found)
+        let snapshot = needs_a_snapshot(self.backend(), &query.filter);
+        self.reading(|db| async move {
+            if !snapshot {
+                return any_behind(&db, query, pos, forward, scope).await;
+            }
+            let txn = db.begin().await?;
+            let found = any_behind(&txn, query, pos, forward, scope).await?;
+            txn.commit().await?;
+            Ok(found)
+        })
+        .await
     }
 
     /// How many rows match `filter` (cursors aside).
     pub async fn count(&self, filter: &Predicate, scope: &Predicate) -> Result<u64, DbErr> {
         let backend = self.backend();
-        Entity::find()
-            .filter(compile(scope, backend))
-            .filter(compile(filter, backend))
-            .count(&self.db)
-            .await
+        let (scope, filter) = (compile(scope, backend), compile(filter, backend));
+        self.reading(|db| {
+            let query = Entity::find().filter(scope.clone()).filter(filter.clone());
+            async move { query.count(&db).await }
+        })
+        .await
     }
 }
 

@@ -89,6 +89,8 @@ impl Mutation {
     }
 }
 
+/// Writes. Each runs on the primary database and answers with what it stored: current even
+/// when queries read from a replica that has not replayed the write yet.
 #[Object]
 impl Mutation {
     /// Creates a conversation (at `version` 1) and returns it. With an `idempotencyKey`, a

@@ -49,6 +49,16 @@ fn page_size(arg: &str, value: i32, max: u64) -> Result<u64, ApiError> {
     }
 }
 
+/// Reads.
+///
+/// Consistency: a server with a read replica (`--database-read-url`) answers queries from a
+/// PostgreSQL hot standby, which trails the primary by its replay lag (usually milliseconds,
+/// more under heavy writes): a query right after a mutation may not show it yet, and two
+/// queries may see different moments. A mutation's own answer is always current (it is what
+/// the write stored), and subscriptions deliver each change as it commits. To read your own
+/// write, use the mutation's answer, or wait for its event. While the standby cannot
+/// answer, queries read from the primary. Without a read replica, every query reads the
+/// primary.
 #[Object]
 impl Query {
     /// One conversation by id, deleted or not; `null` if there is none.
@@ -136,7 +146,8 @@ impl Query {
     /// connection. Pass `pageInfo.endCursor` as the next `after` (it is set even when the
     /// page is empty, so polling never looks at an event twice). Without `after`, the page
     /// starts at the oldest event the log keeps. Events appear here a few milliseconds after
-    /// their write commits, in the log's order.
+    /// their write commits, in the log's order (with a read replica, once the standby has
+    /// replayed them: a page ends where its replay is, and never passes an event it lacks).
     async fn conversation_event_log(
         &self,
         ctx: &Context<'_>,

@@ -1,5 +1,5 @@
-//! `GET /health` (the process is up), `GET /ready` (the database answers; the event bus's
-//! state) and
+//! `GET /health` (the process is up), `GET /ready` (the database answers; each pool's state;
+//! the event bus's state) and
 //! `GET /metrics` (Prometheus).
 
 use axum::extract::State;
@@ -15,17 +15,29 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `200 {"status": "ready"}` while the database answers, else 503. With `--event-bus` also
-/// `"eventBus": "up"` or `"down"` (down does not make the replica unready: it still serves
-/// queries and mutations, and events wait in the log) and `"eventRelay": true` on the replica
-/// that relays the log into NATS.
+/// `GET /ready`: 200 while the primary answers, 503 when it does not. `pools` says how each
+/// pool is: `primary` (`up`/`down`, checked now) and, with `--database-read-url`, `read` (`up`:
+/// queries read from the standby; `down`: the primary answers them, which does not make the
+/// server unready). With `--event-bus` also `"eventBus": "up"` or `"down"` (down does not make
+/// the replica unready: it still serves queries and mutations, and events wait in the log) and
+/// `"eventRelay": true` on the replica that relays the log into NATS.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let (status, mut body) = if db::ping(state.store.connection()).await {
-        (StatusCode::OK, json!({ "status": "ready" }))
+    let primary = db::ping(state.store.connection()).await;
+    let updown = |up: bool| if up { "up" } else { "down" };
+    let mut pools = json!({ "primary": updown(primary) });
+    if let Some(read) = state.store.read_pool() {
+        pools["read"] = json!(updown(read.is_up()));
+    }
+    let (status, mut body) = if primary {
+        (StatusCode::OK, json!({ "status": "ready", "pools": pools }))
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            json!({ "status": "unavailable", "reason": "database unreachable" }),
+            json!({
+                "status": "unavailable",
+                "reason": "database unreachable",
+                "pools": pools,
+            }),
         )
     };
     if let Some(bus) = state.events.bus_status() {
@@ -40,6 +52,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Some(bus) = state.events.bus_status() {
         state.metrics.set_event_bus(bus.up, bus.relaying);
     }
+    state
+        .metrics
+        .set_read_pool(state.store.read_pool().map(|read| read.report()));
     let text = state.metrics.render(
         db::pool_stats(state.store.connection()),
         state.events.subscriber_count(),

@@ -22,6 +22,7 @@ mod node;
 mod paging;
 mod persisted;
 mod process;
+mod read_replica;
 mod replicas;
 mod request_hygiene;
 mod schema;
@@ -56,6 +57,7 @@ fn main() {
             paging::trials(),
             persisted::trials(),
             process::trials(),
+            read_replica::trials(),
             replicas::trials(),
             request_hygiene::trials(),
             schema::trials(),

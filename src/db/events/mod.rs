@@ -76,8 +76,10 @@ mod sequence;
 
 use std::sync::Arc;
 
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 use tokio::sync::Notify;
+
+use super::ReadPool;
 
 pub use entity::Model as EventRow;
 pub use lease::Lease;
@@ -91,6 +93,8 @@ pub const SEQUENCE_BATCH: u64 = 1000;
 #[derive(Clone, Debug)]
 pub struct EventLog {
     db: DatabaseConnection,
+    /// Where pages a client pulls may be read from ([`EventLog::on_read_pool`]).
+    read: Option<ReadPool>,
     signals: Arc<Signals>,
 }
 
@@ -106,8 +110,37 @@ impl EventLog {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             db,
+            read: None,
             signals: Arc::default(),
         }
+    }
+
+    /// This log with a read pool for [`EventLog::on_read_pool`].
+    pub(crate) fn with_read_pool(self, read: ReadPool) -> Self {
+        Self {
+            read: Some(read),
+            ..self
+        }
+    }
+
+    /// The log as the read pool's standby has replayed it, while the pool is up: for the pages
+    /// a client pulls (`conversationEventLog`), never for the tailer, the sequencer or a
+    /// subscription's replay, which read the primary. The standby may trail the primary:
+    /// read its [`EventLog::bounds`] and read no further than its head.
+    pub fn on_read_pool(&self) -> Option<EventLog> {
+        let db = self.read.as_ref()?.choose()?;
+        Some(Self {
+            db,
+            read: None,
+            signals: Arc::default(),
+        })
+    }
+
+    /// After a read on [`EventLog::on_read_pool`]'s log failed with `error`: whether to read
+    /// again from the primary (the standby is unreachable, and is then marked down; or it has
+    /// not replayed what the read needs).
+    pub fn read_pool_failed(&self, error: &DbErr) -> bool {
+        self.read.as_ref().is_some_and(|read| read.failed(error))
     }
 
     pub(crate) fn backend(&self) -> DbBackend {

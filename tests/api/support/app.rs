@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::database::{Backend, TestDb};
 use super::fixtures::{default_record, input, merge, FIELDS};
+use super::standby::Standby;
 use super::wait_until;
 
 /// Options with HS256 tokens signed with `secret` required.
@@ -75,6 +76,57 @@ impl TestApp {
             url: test_db.url.clone(),
             db_name: test_db.name.clone(),
             events_channel,
+            connection: options.connection,
+            _db: test_db,
+        }
+    }
+
+    /// A fresh app on the harness's PostgreSQL primary whose queries read from its standby
+    /// (health checked every `retry`), once the standby has replayed the test's schema.
+    pub async fn with_standby(
+        standby: &Standby,
+        options: AppOptions,
+        retry: std::time::Duration,
+    ) -> TestApp {
+        let (primary, read) = (&standby.pair.primary_url, &standby.pair.standby_url);
+        let app = Self::with_read_url(primary, read, options, retry).await;
+        standby.caught_up().await;
+        let read = app.state.store.read_pool().expect("a read pool");
+        assert!(read.is_up(), "the standby answers");
+        app
+    }
+
+    /// A fresh app in a new schema on the PostgreSQL server `primary`, whose queries read
+    /// from `read_url` (the same schema there), health checked every `retry`.
+    pub async fn with_read_url(
+        primary: &str,
+        read_url: &str,
+        mut options: AppOptions,
+        retry: std::time::Duration,
+    ) -> TestApp {
+        let test_db = TestDb::create_on(Backend::Postgres, primary.to_owned()).await;
+        let schema = test_db.name.clone().expect("a PostgreSQL test schema");
+        let settings = conversation_graphql::db::PoolSettings {
+            max_connections: 4,
+            acquire_timeout: std::time::Duration::from_secs(1),
+            schema: Some(schema.clone()),
+            ..Default::default()
+        };
+        let read = conversation_graphql::db::open_read_pool(read_url, &settings, retry)
+            .await
+            .expect("the read pool");
+        let channel = format!("events_{schema}");
+        options.events_channel = channel.clone();
+        let (router, state) = app::build_with_read_pool(test_db.db.clone(), Some(read), &options);
+        TestApp {
+            router,
+            state,
+            token: None,
+            db: test_db.db.clone(),
+            backend: Backend::Postgres,
+            url: test_db.url.clone(),
+            db_name: Some(schema),
+            events_channel: Some(channel),
             connection: options.connection,
             _db: test_db,
         }

@@ -103,6 +103,11 @@ impl TestDb {
         let server = backend
             .server_url()
             .unwrap_or_else(|| panic!("{} is not configured", backend.label()));
+        Self::create_on(backend, server).await
+    }
+
+    /// A new, migrated database on `backend` at `server` (for SQLite: a new file anyway).
+    pub async fn create_on(backend: Backend, server: String) -> TestDb {
         let name = format!("t_{}", Uuid::new_v4().simple());
         let settings = PoolSettings {
             max_connections: 4,

@@ -12,8 +12,9 @@
 //! - `nats`: the NATS server of `TEST_NATS_URL`, a stream per test, a `nats-server` of a test's own;
 //! - `process`: the real binary and server processes;
 //! - `slow_commit`: a commit held past a request's deadline (a proxy, or a SQLite hook);
+//! - `standby`: a PostgreSQL primary and hot standby of the harness's own (read replicas);
 //! - `ws`: a WebSocket subscription client and the event checks;
-//! - `runner`: the harness itself.
+//! - `runner`: the harness itself (`summary`: its last line).
 
 mod app;
 mod database;
@@ -23,6 +24,8 @@ mod nats;
 mod process;
 pub mod runner;
 mod slow_commit;
+mod standby;
+mod summary;
 mod ws;
 
 use std::future::Future;
@@ -35,6 +38,7 @@ pub use http::*;
 pub use nats::*;
 pub use process::*;
 pub use slow_commit::SlowCommit;
+pub use standby::standby;
 pub use ws::*;
 
 /// How long a test waits for something that must happen before it fails. Generous: it is a

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use conversation_graphql::app::AppOptions;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
+use super::standby::Availability;
 use super::{Backend, TestApp};
 
 pub type TestFuture = Pin<Box<dyn Future<Output = ()>>>;
@@ -38,17 +39,9 @@ pub struct Test {
     name: String,
     backend: Option<Backend>,
     ignored: bool,
-    /// Needs the NATS server of `TEST_NATS_URL`.
-    nats: bool,
+    /// What it needs beyond its backend (a PostgreSQL standby), checked before it runs.
+    needs: Option<fn() -> Availability>,
     body: Body,
-}
-
-/// The variable that names the NATS server (with JetStream) the `nats:` tests use.
-pub const NATS_VARIABLE: &str = "TEST_NATS_URL";
-
-/// Whether `TEST_NATS_URL` is set.
-pub fn nats_configured() -> bool {
-    std::env::var(NATS_VARIABLE).is_ok_and(|u| !u.is_empty())
 }
 
 /// `api::auth` and `["hs", "sqlite", "role_matrix"]` → `auth::hs::sqlite::role_matrix`.
@@ -59,6 +52,23 @@ fn test_name(module: &str, parts: &[&str]) -> String {
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join("::")
+}
+
+/// The variable that names the NATS server (with JetStream) the `nats:` tests use.
+pub const NATS_VARIABLE: &str = "TEST_NATS_URL";
+
+/// Whether `TEST_NATS_URL` is set.
+pub fn nats_configured() -> bool {
+    std::env::var(NATS_VARIABLE).is_ok_and(|u| !u.is_empty())
+}
+
+/// Whether the `nats:` tests can run: only with `TEST_NATS_URL` set.
+fn nats_availability() -> Availability {
+    if nats_configured() {
+        Availability::Ready
+    } else {
+        Availability::Skip(format!("{NATS_VARIABLE} not set"))
+    }
 }
 
 impl Test {
@@ -75,7 +85,7 @@ impl Test {
             name: test_name(module, &[group, backend.slug(), name]),
             backend: Some(backend),
             ignored: false,
-            nats: false,
+            needs: None,
             body: Body::App { options, run },
         }
     }
@@ -86,14 +96,29 @@ impl Test {
             name: test_name(module, &[name]),
             backend: None,
             ignored: false,
-            nats: false,
+            needs: None,
             body: Body::Plain(run),
         }
     }
 
     /// Needs the NATS server of `TEST_NATS_URL`: skipped (and counted so) when it is not set.
     pub fn needs_nats(self) -> Test {
-        Test { nats: true, ..self }
+        Test {
+            needs: Some(nats_availability),
+            ..self
+        }
+    }
+
+    /// `run` with a PostgreSQL primary and hot standby of the harness's own (see
+    /// `support::standby`), named `module::postgres::name`.
+    pub fn standby(module: &str, name: &str, run: fn() -> TestFuture) -> Test {
+        Test {
+            name: test_name(module, &[Backend::Postgres.slug(), name]),
+            backend: Some(Backend::Postgres),
+            ignored: false,
+            needs: Some(super::standby::availability),
+            body: Body::Plain(run),
+        }
     }
 
     /// Run only when asked for (`-- --ignored`): measurements, not checks.
@@ -240,40 +265,45 @@ pub fn run(mut tests: Vec<Test>) -> ! {
     let probes: Vec<Probe> = Backend::ALL.iter().map(|_| Probe::default()).collect();
     let mut ran = [0usize; 3];
     let mut skipped = [0usize; 3];
-    let mut nats_skipped = 0usize;
+    // Tests skipped for what they need beyond their backend, and why.
+    let mut unmet: Vec<String> = Vec::new();
     let mut trials = Vec::with_capacity(tests.len());
     for test in tests {
         let index = test
             .backend
             .map(|b| Backend::ALL.iter().position(|x| *x == b).unwrap());
-        let unset = test
-            .backend
-            .filter(|b| !b.is_configured())
-            .and_then(|b| b.variable());
-        let unset = unset.or((test.nats && !nats_configured()).then_some(NATS_VARIABLE));
+        let unset = test.backend.filter(|b| !b.is_configured());
         let name = test.name.clone();
         let ignored = test.ignored;
-        let trial = match unset {
-            Some(variable) => {
-                let reason = format!("{variable} not set");
+        let skip = match (unset, test.needs.map(|needs| needs())) {
+            (Some(backend), _) => Some(format!(
+                "{} not set",
+                backend.variable().unwrap_or_default()
+            )),
+            (None, Some(Availability::Skip(reason))) => Some(reason),
+            _ => None,
+        };
+        let trial = match skip.clone() {
+            Some(reason) => {
                 Trial::ignorable_test(name, move || Ok(Completion::ignored_with(reason)))
             }
-            None => {
-                let probe = index.map(|i| probes[i].clone());
-                Trial::test(name, move || test.execute(probe.as_ref()))
-            }
+            None => match test.needs.map(|needs| needs()) {
+                Some(Availability::Broken(message)) => {
+                    Trial::test(name, move || Err(message.into()))
+                }
+                _ => {
+                    let probe = index.map(|i| probes[i].clone());
+                    Trial::test(name, move || test.execute(probe.as_ref()))
+                }
+            },
         }
         .with_ignored_flag(ignored);
         if let Some(i) = index {
             if !args.is_filtered_out(&trial) && !args.is_ignored(&trial) {
-                let count = if unset.is_some() {
-                    &mut skipped
-                } else {
-                    &mut ran
-                };
-                count[i] += 1;
-                if unset == Some(NATS_VARIABLE) {
-                    nats_skipped += 1;
+                match (unset, skip) {
+                    (Some(_), _) => skipped[i] += 1,
+                    (None, Some(reason)) => unmet.push(reason),
+                    (None, None) => ran[i] += 1,
                 }
             }
         }
@@ -281,8 +311,9 @@ pub fn run(mut tests: Vec<Test>) -> ! {
     }
     let list = args.list;
     let conclusion = libtest_mimic::run(&args, trials);
+    super::standby::teardown();
     if !list {
-        println!("backends: {}\n", summary(ran, skipped, nats_skipped));
+        println!("backends: {}\n", super::summary::line(ran, skipped, &unmet));
     }
     conclusion.exit()
 }
@@ -317,36 +348,6 @@ fn arguments() -> (Arguments, Vec<String>) {
     (Arguments::from_iter(kept), filters)
 }
 
-/// `152 run on SQLite, 140 on PostgreSQL, 139 skipped: set TEST_MYSQL_URL=mysql://… to run them`
-/// (tests of a configured backend that need NATS count as skipped when `TEST_NATS_URL` is not
-/// set, and the line says to set it).
-fn summary(ran: [usize; 3], skipped: [usize; 3], nats_skipped: usize) -> String {
-    let mut parts = Vec::new();
-    for (i, backend) in Backend::ALL.iter().enumerate() {
-        if backend.is_configured() {
-            let prefix = if parts.is_empty() { " run" } else { "" };
-            parts.push(format!("{}{prefix} on {}", ran[i], backend.label()));
-        }
-    }
-    let mut line = parts.join(", ");
-    let total_skipped: usize = skipped.iter().sum();
-    let mut unset: Vec<String> = Backend::ALL
-        .iter()
-        .filter(|b| !b.is_configured())
-        .map(|b| format!("{}={}", b.variable().unwrap_or_default(), b.example_url()))
-        .collect();
-    if nats_skipped > 0 {
-        unset.push(format!("{NATS_VARIABLE}=nats://…"));
-    }
-    if !unset.is_empty() && total_skipped > 0 {
-        line.push_str(&format!(
-            ", {total_skipped} skipped: set {} to run them",
-            unset.join(" / ")
-        ));
-    }
-    line
-}
-
 /// Declares a test module's tests: `pub(crate) fn trials()`, listed in `main.rs`.
 ///
 /// ```ignore
@@ -354,8 +355,9 @@ fn summary(ran: [usize; 3], skipped: [usize; 3], nats_skipped: usize) -> String 
 ///     a, b;                      // async fn(TestApp) on every backend, default options
 ///     mod tight(tight_options): c; // ... with `tight_options()`, named `module::tight::…`
 ///     postgres: d;               // async fn(TestApp) on PostgreSQL only
-///     nats: g;                   // async fn(TestApp) on every backend, with TEST_NATS_URL
 ///     standalone: e;             // async fn(): no app; sets up what it needs
+///     nats: g;                   // async fn(TestApp) on every backend, with TEST_NATS_URL
+///     standby: g;                // async fn(): with the harness's PostgreSQL standby
 ///     measurement: f;            // async fn(), run only with `-- --ignored`
 /// }
 /// ```
@@ -368,6 +370,10 @@ macro_rules! backend_tests {
     };
     (@add $t:ident postgres: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
         $crate::backend_tests!(@each $t [[$crate::support::Backend::Postgres]] "", ::conversation_graphql::app::AppOptions::default; $($name),+);
+        $crate::backend_tests!(@add $t $($($rest)*)?);
+    };
+    (@add $t:ident standalone: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
+        $( $t.push($crate::support::runner::Test::plain(module_path!(), stringify!($name), || Box::pin($name()))); )+
         $crate::backend_tests!(@add $t $($($rest)*)?);
     };
     (@add $t:ident nats: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
@@ -385,8 +391,8 @@ macro_rules! backend_tests {
         }
         $crate::backend_tests!(@add $t $($($rest)*)?);
     };
-    (@add $t:ident standalone: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
-        $( $t.push($crate::support::runner::Test::plain(module_path!(), stringify!($name), || Box::pin($name()))); )+
+    (@add $t:ident standby: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
+        $( $t.push($crate::support::runner::Test::standby(module_path!(), stringify!($name), || Box::pin($name()))); )+
         $crate::backend_tests!(@add $t $($($rest)*)?);
     };
     (@add $t:ident measurement: $($name:ident),+ $(,)? $(; $($rest:tt)*)?) => {
