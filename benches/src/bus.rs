@@ -63,10 +63,8 @@ async fn servers(
     nats: &str,
     stream: Option<&str>,
 ) -> Result<Vec<Server>, String> {
-    let extra: Vec<String> = match stream {
-        Some(stream) => ["--event-bus", nats, "--event-bus-stream", stream]
-            .map(String::from)
-            .to_vec(),
+    let extra: Vec<&str> = match stream {
+        Some(stream) => vec!["--event-bus", nats, "--event-bus-stream", stream],
         None => Vec::new(),
     };
     let pool = if place.url.starts_with("sqlite") {

@@ -15,14 +15,14 @@ use clap::Args;
 use conversation_graphql::db::{self, ConversationStore, OnExisting};
 use conversation_graphql::domain::{Conversation, EventCursor, Record};
 use futures_util::{SinkExt, StreamExt};
-use sea_orm::ConnectionTrait;
 use serde_json::json;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
+use crate::common::{create_input, ws_connect, ws_init};
+pub(crate) use crate::common::{Fresh, Ws};
 use crate::load::{self, Req};
-use crate::{seed, settings, Server};
+use crate::{seed, settings};
 
 #[derive(Args, Clone)]
 pub struct EventArgs {
@@ -50,104 +50,17 @@ pub struct EventArgs {
     rounds: usize,
 }
 
-/// A fresh database of one backend; dropped (schema, database or file) at the end.
-pub(crate) struct Fresh {
-    pub(crate) url: String,
-    pub(crate) schema: Option<String>,
-    admin: Option<(String, String)>,
-    file: Option<String>,
-}
-
-impl Fresh {
-    pub(crate) async fn new(backend: &str) -> Result<Fresh, String> {
-        let name = format!("bench_ev_{}", Uuid::new_v4().simple());
-        let admin = |url: &str, sql: String| {
-            let url = url.to_owned();
-            async move {
-                let conn = db::connect(&url, &settings(1, None))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                conn.execute_unprepared(&sql)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let _ = conn.close().await;
-                Ok::<(), String>(())
-            }
-        };
-        Ok(match backend {
-            "postgres" => {
-                let url = "postgres://postgres@127.0.0.1:5432/test".to_owned();
-                admin(&url, format!("CREATE SCHEMA {name}")).await?;
-                Fresh {
-                    admin: Some((url.clone(), format!("DROP SCHEMA {name} CASCADE"))),
-                    url,
-                    schema: Some(name),
-                    file: None,
-                }
-            }
-            "mysql" => {
-                let server = "mysql://root@127.0.0.1:3306/test".to_owned();
-                admin(&server, format!("CREATE DATABASE {name}")).await?;
-                Fresh {
-                    url: format!("mysql://root@127.0.0.1:3306/{name}"),
-                    schema: None,
-                    admin: Some((server, format!("DROP DATABASE {name}"))),
-                    file: None,
-                }
-            }
-            _ => {
-                let file = format!("target/{name}.db");
-                Fresh {
-                    url: format!("sqlite://{file}?mode=rwc"),
-                    schema: None,
-                    admin: None,
-                    file: Some(file),
-                }
-            }
-        })
-    }
-
-    pub(crate) async fn drop_now(self) {
-        if let Some((url, sql)) = &self.admin {
-            if let Ok(conn) = db::connect(url, &settings(1, None)).await {
-                let _ = conn.execute_unprepared(sql).await;
-                let _ = conn.close().await;
-            }
-        }
-        if let Some(file) = &self.file {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{file}{suffix}"));
-            }
-        }
-    }
-
-    async fn server(&self, exe: Option<&PathBuf>) -> Result<Server, String> {
-        let pool = if self.url.starts_with("sqlite") {
-            4
-        } else {
-            16
-        };
-        Server::start_exe(exe, "graphql", &self.url, self.schema.as_deref(), pool, &[]).await
-    }
-}
-
 pub(crate) fn create_request(c: usize, i: u64) -> Req {
     Req::graphql(
         "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id tmCreate } }",
-        json!({ "input": {
-            "customerId": seed::customer((c as u64 * 7_919 + i * 104_729) % seed::CUSTOMERS),
-            "accountId": "a1b2c3d4-e5f6-4890-abcd-ef1234567890",
-            "name": format!("Bench {c}-{i}"),
-            "type": "MESSAGE",
-            "dialogId": "+14705550100",
-            "self": { "type": "TEL", "target": "+1 (470) 555-0100" },
-            "peer": { "type": "TEL", "target": format!("+1470{:07}", i % 10_000_000) },
-        } }),
+        json!({ "input": create_input(
+            seed::customer((c as u64 * 7_919 + i * 104_729) % seed::CUSTOMERS),
+            c,
+            i,
+            i % 10_000_000,
+        ) }),
     )
 }
-
-pub(crate) type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A graphql-transport-ws subscription to `query` on `addr`, once the server feeds it.
 pub(crate) async fn subscribe(
@@ -155,21 +68,9 @@ pub(crate) async fn subscribe(
     query: &str,
     variables: serde_json::Value,
 ) -> Result<Ws, String> {
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .map_err(|e| e.to_string())?;
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().map_err(|_| "header")?,
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut ws = ws_connect(addr).await?;
+    ws_init(&mut ws).await?;
     let text = |v: serde_json::Value| Message::Text(v.to_string().into());
-    ws.send(text(json!({ "type": "connection_init" })))
-        .await
-        .map_err(|e| e.to_string())?;
-    let _ack = ws.next().await;
     let before = subscribers(addr).await;
     ws.send(text(json!({ "id": "1", "type": "subscribe",
         "payload": { "query": query, "variables": variables } })))

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::common::{ws_connect, ws_init, Ws};
 use crate::load::{self, Req, Stats};
 use crate::Server;
 
@@ -86,23 +86,6 @@ async fn typename_load(addr: SocketAddr, seconds: f64) -> Stats {
         |_, _| Req::graphql("{ __typename }", json!({})),
     )
     .await
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(addr: SocketAddr) -> Result<Ws, String> {
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .map_err(|e| e.to_string())?;
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().map_err(|_| "header")?,
-    );
-    let (ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(ws)
 }
 
 /// How a socket of phase 1 ended, and when.
@@ -179,7 +162,7 @@ async fn phases(args: &HardeningArgs, db: &std::path::Path) -> Result<(), String
     let started = Instant::now();
     let mut opening = tokio::task::JoinSet::new();
     for _ in 0..args.sockets {
-        opening.spawn(async move { connect(addr).await });
+        opening.spawn(async move { ws_connect(addr).await });
     }
     let mut open = Vec::with_capacity(args.sockets);
     while let Some(ws) = opening.join_next().await {
@@ -228,13 +211,8 @@ async fn phases(args: &HardeningArgs, db: &std::path::Path) -> Result<(), String
     let message = big_subscribe(0);
     let sampler = RssSampler::start(pid);
     let load = tokio::spawn(typename_load(addr, 4.0));
-    let mut ws = connect(addr).await?;
-    ws.send(Message::Text(
-        json!({ "type": "connection_init" }).to_string().into(),
-    ))
-    .await
-    .map_err(|e| e.to_string())?;
-    let _ack = ws.next().await;
+    let mut ws = ws_connect(addr).await?;
+    ws_init(&mut ws).await?;
     let (mut sink, mut stream) = ws.split();
     let started = Instant::now();
     let (window_tx, mut window_rx) = tokio::sync::mpsc::channel::<()>(args.window.max(1));
@@ -297,13 +275,8 @@ async fn phases(args: &HardeningArgs, db: &std::path::Path) -> Result<(), String
     let mut endings = Vec::new();
     let started = Instant::now();
     for _ in 0..3 {
-        let mut ws = connect(addr).await?;
-        ws.send(Message::Text(
-            json!({ "type": "connection_init" }).to_string().into(),
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
-        let _ack = ws.next().await;
+        let mut ws = ws_connect(addr).await?;
+        ws_init(&mut ws).await?;
         let _ = ws.send(Message::Text(huge.clone().into())).await;
         let ending = tokio::time::timeout(Duration::from_secs(60), async {
             loop {

@@ -141,11 +141,9 @@ where
         tasks.push(tokio::spawn(async move {
             let mut latencies: Vec<u32> = Vec::with_capacity(1 << 16);
             let mut errors = 0u64;
-            let Ok(mut stream) = TcpStream::connect(addr).await else {
+            let Some((mut stream, mut buf)) = open(addr).await else {
                 return (latencies, 1);
             };
-            let _ = stream.set_nodelay(true);
-            let mut buf = Vec::with_capacity(64 * 1024);
             let mut i = 0u64;
             loop {
                 let now = Instant::now();
@@ -175,17 +173,34 @@ where
                     Err(_) => break,
                 };
                 if sent >= measure_from {
-                    if ok {
-                        latencies
-                            .push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
-                    } else {
-                        errors += 1;
-                    }
+                    record(&mut latencies, &mut errors, sent, ok);
                 }
             }
             (latencies, errors)
         }));
     }
+    stats(tasks, duration.as_secs_f64()).await
+}
+
+/// A keep-alive client connection to `addr` (no Nagle delay) and its read buffer.
+pub async fn open(addr: SocketAddr) -> Option<(TcpStream, Vec<u8>)> {
+    let stream = TcpStream::connect(addr).await.ok()?;
+    let _ = stream.set_nodelay(true);
+    Some((stream, Vec::with_capacity(64 * 1024)))
+}
+
+/// Counts one answer sent at `sent`: its latency (µs) when `ok`, else an error.
+pub fn record(latencies: &mut Vec<u32>, errors: &mut u64, sent: Instant, ok: bool) {
+    if ok {
+        latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+    } else {
+        *errors += 1;
+    }
+}
+
+/// The stats of `tasks`, each of which returns its latencies (µs) and its error count, over
+/// `seconds`.
+pub async fn stats(tasks: Vec<tokio::task::JoinHandle<(Vec<u32>, u64)>>, seconds: f64) -> Stats {
     let mut all = Vec::new();
     let mut errors = 0;
     for t in tasks {
@@ -205,7 +220,7 @@ where
     Stats {
         requests: all.len() as u64,
         errors,
-        seconds: duration.as_secs_f64(),
+        seconds,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
     }

@@ -17,6 +17,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bus;
+mod common;
 mod events;
 mod hardening;
 mod load;
@@ -259,21 +260,8 @@ impl Server {
     }
 
     /// As `start`, with another build's `bench` binary (`None`: this one) and more arguments
-    /// of `serve` (`extra`).
+    /// for `serve` (`extra`, e.g. `--read-url URL`).
     async fn start_exe(
-        exe: Option<&std::path::PathBuf>,
-        what: &str,
-        url: &str,
-        schema: Option<&str>,
-        pool: u32,
-        extra: &[String],
-    ) -> Result<Server, String> {
-        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-        Self::start_with(exe, what, url, schema, pool, &extra).await
-    }
-
-    /// As `start_exe`, with more arguments for `serve` (e.g. `--read-url URL`).
-    async fn start_with(
         exe: Option<&std::path::PathBuf>,
         what: &str,
         url: &str,
@@ -574,15 +562,12 @@ async fn run(args: RunArgs) -> Result<(), String> {
     scenario!("(f) createConversation", server.addr, move |c, i| {
         Req::graphql(
             &q_f,
-            json!({ "input": {
-        "customerId": seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64),
-        "accountId": "a1b2c3d4-e5f6-4890-abcd-ef1234567890",
-        "name": format!("Bench {c}-{i}"),
-        "type": "MESSAGE",
-        "dialogId": "+14705550100",
-        "self": { "type": "TEL", "target": "+1 (470) 555-0100" },
-        "peer": { "type": "TEL", "target": format!("+1470{:07}", i % 10_000_000) },
-    } }),
+            json!({ "input": common::create_input(
+                seed::customer(pick(c, i, seed::CUSTOMERS as usize) as u64),
+                c,
+                i,
+                i % 10_000_000,
+            ) }),
         )
     });
 

@@ -30,6 +30,7 @@ use conversation_graphql::db;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;
 
+use crate::common::create_input;
 use crate::load::{self, Req, Stats};
 use crate::{seed, settings, Server, NODE};
 
@@ -164,15 +165,12 @@ async fn sample_lag(primary: String, standby: String, stop: Arc<AtomicBool>) -> 
 fn create(c: usize, i: u64) -> Req {
     Req::graphql(
         "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }",
-        json!({ "input": {
-            "customerId": seed::customer((c as u64 * 31 + i) % seed::CUSTOMERS),
-            "accountId": "a1b2c3d4-e5f6-4890-abcd-ef1234567890",
-            "name": format!("Bench {c}-{i}"),
-            "type": "MESSAGE",
-            "dialogId": "+14705550100",
-            "self": { "type": "TEL", "target": "+1 (470) 555-0100" },
-            "peer": { "type": "TEL", "target": format!("+1470{:07}", c) },
-        } }),
+        json!({ "input": create_input(
+            seed::customer((c as u64 * 31 + i) % seed::CUSTOMERS),
+            c,
+            i,
+            c as u64,
+        ) }),
     )
 }
 
@@ -266,7 +264,7 @@ pub async fn run(args: ReplicaArgs) -> Result<(), String> {
     let on_primary = Server::start("graphql", &pair.primary, None, args.pool).await?;
     let read = ["--read-url", pair.standby.as_str()];
     let on_standby =
-        Server::start_with(None, "graphql", &pair.primary, None, args.pool, &read).await?;
+        Server::start_exe(None, "graphql", &pair.primary, None, args.pool, &read).await?;
     let servers = [("primary", &on_primary), ("standby", &on_standby)];
     let (c, warm, dur) = (
         args.concurrency,

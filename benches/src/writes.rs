@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use conversation_graphql::db::{self, entity};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use uuid::Uuid;
 
+use crate::common::{create_input, Fresh};
 use crate::load::{self, Req, Stats};
 use crate::{seed, settings, Server};
 
@@ -78,60 +78,18 @@ const BULK: usize = 20;
 
 const SHAPE: &str = "id name version tmUpdate";
 
-/// A database made for this run: (url, PostgreSQL schema), and how to remove it.
-async fn fresh(
-    backend: &str,
-) -> Result<(String, Option<String>, Option<(String, String)>), String> {
-    let name = format!("bench_sw_{}", Uuid::new_v4().simple());
-    let admin = |url: &str, sql: &str| {
-        let (url, sql) = (url.to_owned(), sql.to_owned());
-        async move {
-            let conn = db::connect(&url, &settings(1, None))
-                .await
-                .map_err(|e| e.to_string())?;
-            conn.execute_unprepared(&sql)
-                .await
-                .map_err(|e| e.to_string())?;
-            let _ = conn.close().await;
-            Ok::<(), String>(())
-        }
-    };
-    Ok(match backend {
-        "postgres" => {
-            let url = "postgres://postgres@127.0.0.1:5432/test".to_owned();
-            admin(&url, &format!("CREATE SCHEMA {name}")).await?;
-            let drop = (url.clone(), format!("DROP SCHEMA {name} CASCADE"));
-            (url, Some(name), Some(drop))
-        }
-        "mysql" => {
-            let server = "mysql://root@127.0.0.1:3306/test".to_owned();
-            admin(&server, &format!("CREATE DATABASE {name}")).await?;
-            let drop = (server, format!("DROP DATABASE {name}"));
-            (
-                format!("mysql://root@127.0.0.1:3306/{name}"),
-                None,
-                Some(drop),
-            )
-        }
-        _ => (format!("sqlite://target/{name}.db?mode=rwc"), None, None),
-    })
-}
-
 fn create(c: usize, i: u64, key: Option<String>) -> Req {
     Req::graphql(
         &format!(
             "mutation($input: CreateConversationInput!, $key: String) {{ \
              createConversation(input: $input, idempotencyKey: $key) {{ {SHAPE} }} }}"
         ),
-        json!({ "key": key, "input": {
-            "customerId": seed::customer((c as u64 * 31 + i) % seed::CUSTOMERS),
-            "accountId": "a1b2c3d4-e5f6-4890-abcd-ef1234567890",
-            "name": format!("Bench {c}-{i}"),
-            "type": "MESSAGE",
-            "dialogId": "+14705550100",
-            "self": { "type": "TEL", "target": "+1 (470) 555-0100" },
-            "peer": { "type": "TEL", "target": format!("+1470{:07}", c) },
-        } }),
+        json!({ "key": key, "input": create_input(
+            seed::customer((c as u64 * 31 + i) % seed::CUSTOMERS),
+            c,
+            i,
+            c as u64,
+        ) }),
     )
 }
 
@@ -172,11 +130,9 @@ async fn twenty_singles(addr: SocketAddr, ids: Arc<Vec<Uuid>>, args: &WriteArgs)
         tasks.push(tokio::spawn(async move {
             let mut units: Vec<u32> = Vec::new();
             let mut errors = 0u64;
-            let Ok(mut stream) = TcpStream::connect(addr).await else {
+            let Some((mut stream, mut buf)) = load::open(addr).await else {
                 return (units, 1);
             };
-            let _ = stream.set_nodelay(true);
-            let mut buf = Vec::with_capacity(64 * 1024);
             let mut k = 0u64;
             while Instant::now() < until {
                 let sent = Instant::now();
@@ -193,55 +149,19 @@ async fn twenty_singles(addr: SocketAddr, ids: Arc<Vec<Uuid>>, args: &WriteArgs)
                 }
                 k += 1;
                 if sent >= measure_from {
-                    if ok {
-                        units.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
-                    } else {
-                        errors += 1;
-                    }
+                    load::record(&mut units, &mut errors, sent, ok);
                 }
             }
             (units, errors)
         }));
     }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        if let Ok((u, e)) = t.await {
-            all.extend(u);
-            errors += e;
-        }
-    }
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len().max(1) - 1) as f64 * p).round() as usize)
-            .map_or(0.0, |v| f64::from(*v) / 1000.0)
-    };
-    Stats {
-        requests: all.len() as u64,
-        errors,
-        seconds: args.duration as f64,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-    }
+    load::stats(tasks, args.duration as f64).await
 }
 
 pub async fn run(args: WriteArgs) -> Result<(), String> {
-    let (url, schema, drop) = fresh(&args.backend).await?;
-    let result = measure(&args, &url, schema).await;
-    if let Some((admin, sql)) = drop {
-        if let Ok(conn) = db::connect(&admin, &settings(1, None)).await {
-            let _ = conn.execute_unprepared(&sql).await;
-            let _ = conn.close().await;
-        }
-    }
-    if let Some(file) = url
-        .strip_prefix("sqlite://")
-        .and_then(|u| u.split('?').next())
-    {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{file}{suffix}"));
-        }
-    }
+    let fresh = Fresh::new(&args.backend).await?;
+    let result = measure(&args, &fresh.url, fresh.schema.clone()).await;
+    fresh.drop_now().await;
     result
 }
 

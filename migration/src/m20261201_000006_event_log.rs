@@ -24,7 +24,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
-use crate::shared::{big_integer, create_index, new_table, timestamp, uuid};
+use crate::shared::{big_integer, create_index, new_table, single_row_id, timestamp, uuid};
 
 pub struct Migration;
 
@@ -130,15 +130,8 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_table(
-                Table::create()
-                    .table(ConversationEventHead::Table)
-                    .if_not_exists()
-                    .col(
-                        ColumnDef::new(ConversationEventHead::Id)
-                            .integer()
-                            .not_null()
-                            .primary_key(),
-                    )
+                new_table(ConversationEventHead::Table, backend, "ascii", "ascii_bin")
+                    .col(single_row_id(ConversationEventHead::Id))
                     .col(big_integer(ConversationEventHead::Position).not_null())
                     .to_owned(),
             )

@@ -13,6 +13,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+use crate::shared::{big_integer, new_table, single_row_id};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -33,37 +35,26 @@ enum ConversationEventRelay {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
         manager
             .create_table(
-                Table::create()
-                    .table(ConversationEventRelay::Table)
-                    .if_not_exists()
-                    .col(
-                        ColumnDef::new(ConversationEventRelay::Id)
-                            .integer()
-                            .not_null()
-                            .primary_key(),
-                    )
+                new_table(ConversationEventRelay::Table, backend, "ascii", "ascii_bin")
+                    .col(single_row_id(ConversationEventRelay::Id))
                     .col(
                         ColumnDef::new(ConversationEventRelay::Holder)
                             .string_len(64)
                             .null(),
                     )
                     .col(
-                        ColumnDef::new(ConversationEventRelay::ExpiresAt)
-                            .big_integer()
+                        big_integer(ConversationEventRelay::ExpiresAt)
                             .not_null()
                             .default(0),
                     )
-                    .col(
-                        ColumnDef::new(ConversationEventRelay::Relayed)
-                            .big_integer()
-                            .null(),
-                    )
+                    .col(big_integer(ConversationEventRelay::Relayed).null())
                     .to_owned(),
             )
             .await?;
-        let insert = match manager.get_database_backend() {
+        let insert = match backend {
             DbBackend::MySql => "INSERT IGNORE INTO conversation_event_relay (id) VALUES (1)",
             _ => "INSERT INTO conversation_event_relay (id) VALUES (1) ON CONFLICT DO NOTHING",
         };

@@ -16,6 +16,15 @@ pub fn timestamp(col: impl IntoIden, backend: DbBackend) -> ColumnDef {
     def
 }
 
+/// The primary key of a one-row table: an integer (always 1).
+pub fn single_row_id(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col)
+        .integer()
+        .not_null()
+        .primary_key()
+        .to_owned()
+}
+
 /// A 64-bit integer.
 pub fn big_integer(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col).big_integer().to_owned()

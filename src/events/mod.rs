@@ -228,6 +228,53 @@ impl Inner {
     fn skip_to(&self, position: u64) {
         *self.published.lock().unwrap_or_else(|e| e.into_inner()) = Some(position);
     }
+
+    /// When the events after `last` were pruned before this replica delivered them (`oldest`
+    /// is the log's oldest position now): says so, and moves `last` (and the published
+    /// position) to just before `oldest`, at most to `upto`. Feeds that needed them end with
+    /// `EVENT_CURSOR_EXPIRED`. Returns whether it moved.
+    fn skip_pruned(&self, last: &mut u64, oldest: u64, upto: u64) -> bool {
+        if *last + 1 >= oldest {
+            return false;
+        }
+        tracing::warn!(
+            from = *last + 1,
+            to = oldest - 1,
+            "events were pruned before this replica delivered them"
+        );
+        *last = (oldest - 1).min(upto);
+        self.skip_to(*last);
+        true
+    }
+}
+
+/// Where a reader of the log (`reader`: the tailer, or the NATS consumer) starts: the log's
+/// head now, asked again with a growing pause while the database does not answer. The
+/// published position moves there and `started` is told. `None` when the log closed or the
+/// bus went away first.
+async fn start_at_head(
+    weak: &std::sync::Weak<Inner>,
+    log: &EventLog,
+    started: &watch::Sender<bool>,
+    reader: &'static str,
+) -> Option<u64> {
+    let mut backoff = Duration::from_millis(100);
+    let last = loop {
+        match log.bounds().await {
+            Ok(bounds) => break bounds.head,
+            Err(e) => {
+                if log.is_closed() || weak.strong_count() == 0 {
+                    return None;
+                }
+                tracing::warn!(error = %e, reader, "cannot read the event log's head; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    };
+    weak.upgrade()?.skip_to(last);
+    let _ = started.send(true);
+    Some(last)
 }
 
 /// Why a cursor cannot be read from.

@@ -69,24 +69,10 @@ pub(super) fn spawn(
 
 /// The tail loop: publishes every event in position order, from the head at start-up.
 async fn tail(weak: Weak<Inner>, log: EventLog, poll: Duration, started: watch::Sender<bool>) {
-    let mut backoff = Backoff::new();
-    let mut last = loop {
-        match log.bounds().await {
-            Ok(bounds) => break bounds.head,
-            Err(e) => {
-                if log.is_closed() || weak.strong_count() == 0 {
-                    return;
-                }
-                tracing::warn!(error = %e, "event tailer cannot read the log; retrying");
-                backoff.sleep().await;
-            }
-        }
+    let Some(mut last) = super::start_at_head(&weak, &log, &started, "tailer").await else {
+        return;
     };
-    match weak.upgrade() {
-        Some(inner) => inner.skip_to(last),
-        None => return,
-    }
-    let _ = started.send(true);
+    let mut backoff = Backoff::new();
     // Since when the position after `last` has been a hole (not yet visible).
     let mut hole_since: Option<Instant> = None;
     loop {
@@ -137,14 +123,7 @@ async fn tail(weak: Weak<Inner>, log: EventLog, poll: Duration, started: watch::
 /// whether to read again at once.
 async fn hole(log: &EventLog, inner: &Inner, last: &mut u64, since: &mut Option<Instant>) -> bool {
     if let Ok(bounds) = log.bounds().await {
-        if *last + 1 < bounds.oldest {
-            tracing::warn!(
-                from = *last + 1,
-                to = bounds.oldest - 1,
-                "events were pruned before this replica delivered them"
-            );
-            *last = bounds.oldest - 1;
-            inner.skip_to(*last);
+        if inner.skip_pruned(last, bounds.oldest, u64::MAX) {
             *since = None;
             return true;
         }

@@ -134,12 +134,7 @@ async fn event_log_pages_read_the_standby_without_skipping() {
     delivered(&app).await;
     standby.caught_up().await;
     let page = app.data(&log_query(), json!({})).await["conversationEventLog"].clone();
-    let events: Vec<Value> = page["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect();
+    let events = nodes(&page);
     assert_eq!(names(&events), ["one"]);
     let after_one = page["pageInfo"]["endCursor"].clone();
 

@@ -48,25 +48,10 @@ pub(super) async fn run(
     link: Arc<Link>,
     started: watch::Sender<bool>,
 ) {
-    let mut backoff = Duration::from_millis(100);
-    let last = loop {
-        match log.bounds().await {
-            Ok(bounds) => break bounds.head,
-            Err(e) => {
-                if log.is_closed() || weak.strong_count() == 0 {
-                    return;
-                }
-                tracing::warn!(error = %e, "event consumer cannot read the log's head; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
+    let Some(last) = crate::events::start_at_head(&weak, &log, &started, "nats consumer").await
+    else {
+        return;
     };
-    match weak.upgrade() {
-        Some(inner) => inner.skip_to(last),
-        None => return,
-    }
-    let _ = started.send(true);
     let mut cursor = Cursor {
         last,
         handled: None,
@@ -227,16 +212,7 @@ async fn fill(log: &EventLog, inner: &Inner, last: &mut u64, upto: u64) -> Resul
                 .bounds()
                 .await
                 .map_err(|e| format!("cannot read the log: {e}"))?;
-            if *last + 1 < bounds.oldest {
-                // Pruned before this replica delivered them; feeds that needed them end
-                // with EVENT_CURSOR_EXPIRED.
-                tracing::warn!(
-                    from = *last + 1,
-                    to = bounds.oldest - 1,
-                    "events were pruned before this replica delivered them"
-                );
-                *last = (bounds.oldest - 1).min(upto);
-                inner.skip_to(*last);
+            if inner.skip_pruned(last, bounds.oldest, upto) {
                 continue;
             }
             // Relayed, so committed: visible to the next read.

@@ -215,17 +215,27 @@ where
     F: FnOnce(DatabaseConnection) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()>,
 {
+    on_own_runtime(move || async move {
+        if let Ok(conn) = db::connect(&url, &PoolSettings::default()).await {
+            work(conn.clone()).await;
+            let _ = conn.close().await;
+        }
+    });
+}
+
+/// Runs `work` to its end on a thread with a runtime of its own: from `Drop`, where the test's
+/// runtime may be gone and nothing can be awaited.
+pub fn on_own_runtime<M, Fut>(work: M)
+where
+    M: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let _ = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("runtime");
-        rt.block_on(async {
-            if let Ok(conn) = db::connect(&url, &PoolSettings::default()).await {
-                work(conn.clone()).await;
-                let _ = conn.close().await;
-            }
-        });
+            .expect("runtime")
+            .block_on(work())
     })
     .join();
 }

@@ -46,25 +46,15 @@ impl TestStream {
 impl Drop for TestStream {
     fn drop(&mut self) {
         let (url, name) = (self.url.clone(), self.name.clone());
-        // The test's runtime may be gone: a thread with a runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let connect = async_nats::ConnectOptions::new()
-                    .connection_timeout(Duration::from_secs(2))
-                    .connect(url.as_str());
-                if let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(3), connect).await
-                {
-                    let js = async_nats::jetstream::new(client);
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(3), js.delete_stream(&name)).await;
-                }
-            });
-        })
-        .join();
+        super::database::on_own_runtime(move || async move {
+            let connect = async_nats::ConnectOptions::new()
+                .connection_timeout(Duration::from_secs(2))
+                .connect(url.as_str());
+            if let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(3), connect).await {
+                let js = async_nats::jetstream::new(client);
+                let _ = tokio::time::timeout(Duration::from_secs(3), js.delete_stream(&name)).await;
+            }
+        });
     }
 }
 
