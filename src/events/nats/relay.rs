@@ -144,7 +144,7 @@ async fn renew(log: EventLog, bus: Arc<Bus>, held: Arc<Mutex<Instant>>, lost: wa
 enum Step {
     /// Published a full batch, or stopped at a hole: go on at once.
     More,
-    /// Published some: the next read waits a moment for more to gather.
+    /// Published some: the next read waits a moment for more to gather, then for a wake-up.
     Some,
     /// Nothing new.
     Idle,
@@ -179,8 +179,11 @@ impl Relay<'_> {
             let wait = match self.step().await {
                 Step::More => continue,
                 Step::Some => {
+                    // As the tailer does: let more commits gather, then read when woken (not
+                    // at once: that read would mostly find nothing).
                     backoff = Duration::from_millis(100);
-                    crate::events::tailer::COALESCE
+                    tokio::time::sleep(crate::events::tailer::COALESCE).await;
+                    poll
                 }
                 Step::Idle => {
                     backoff = Duration::from_millis(100);
