@@ -176,18 +176,10 @@ pub async fn open_database(config: &ServeConfig) -> Result<DatabaseConnection, S
 /// not an error: queries read from the primary until it answers).
 pub async fn open_read_pool(config: &ServeConfig) -> Result<Option<ReadPool>, StartError> {
     let options = &config.read_pool;
+    check_read_url(config)?;
     let Some(url) = &options.database_read_url else {
         return Ok(None);
     };
-    let scheme = |u: &str| {
-        u.split(':')
-            .next()
-            .unwrap_or_default()
-            .replace("postgresql", "postgres")
-    };
-    if scheme(url) != scheme(&config.database_url) || scheme(url) == "sqlite" {
-        return Err(StartError::ReadUrl);
-    }
     let settings = PoolSettings {
         acquire_timeout: options.database_read_timeout.max(Duration::from_millis(1)),
         ..pool_settings(config)
@@ -201,6 +193,23 @@ pub async fn open_read_pool(config: &ServeConfig) -> Result<Option<ReadPool>, St
         "read pool: queries read from the standby while it answers"
     );
     Ok(Some(read))
+}
+
+/// `--database-read-url`, if set, is of `--database-url`'s backend, and not SQLite.
+fn check_read_url(config: &ServeConfig) -> Result<(), StartError> {
+    let Some(url) = &config.read_pool.database_read_url else {
+        return Ok(());
+    };
+    let scheme = |u: &str| {
+        u.split(':')
+            .next()
+            .unwrap_or_default()
+            .replace("postgresql", "postgres")
+    };
+    if scheme(url) != scheme(&config.database_url) || scheme(url) == "sqlite" {
+        return Err(StartError::ReadUrl);
+    }
+    Ok(())
 }
 
 /// The server's pool: its size, statement timeout and schema.
@@ -241,6 +250,7 @@ fn app_options(config: &ServeConfig) -> Result<AppOptions, StartError> {
                 .collect::<Result<_, _>>()?,
         )
     };
+    check_read_url(config)?;
     let auth = verifier(config)?;
     if auth.is_none() {
         if !config.listen.ip().is_loopback() && !config.allow_unauthenticated {

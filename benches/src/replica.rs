@@ -11,7 +11,7 @@
 //!   server (the list req/s, the creates/s, and how long the standby took to replay a write:
 //!   the lag a query right after a mutation may see);
 //! - with the standby stopped: the list queries of the server whose read pool is then down
-//!   (they read the primary).
+//!   (they read the primary), and of the other server.
 //!
 //! Both clusters run on this machine and share its cores, so the standby adds no capacity here:
 //! the figures show what reading it costs or saves per query, not what a standby on a machine
@@ -316,24 +316,30 @@ pub async fn run(args: ReplicaArgs) -> Result<(), String> {
             figures.lag_max.push(lag_max);
         }
     }
-    // The standby stopped: the server whose read pool it was reads the primary.
+    // The standby stopped: the server whose read pool it was reads the primary; the other
+    // reads it anyway. Taking turns, as above.
     pair.stop_standby()?;
-    let make = lists[0].1.clone();
-    let stats = load::run(on_standby.addr, c, warm, dur, move |c, i| make(c, i)).await;
-    println!(
-        "  standby stopped: {:<52} {:>7.0} req/s  p99 {:>6.2} ms  errors {}",
-        lists[0].0,
-        stats.rps(),
-        stats.p99_ms,
-        stats.errors
-    );
-    let mut down = Figures::default();
-    down.add(&stats);
-    table.push((
-        format!("{} (standby stopped: read pool down)", lists[0].0),
-        "primary",
-        down,
-    ));
+    let stopped = format!("{} (standby stopped)", lists[0].0);
+    for round in 0..args.rounds {
+        let order: Vec<_> = if round % 2 == 0 {
+            servers.iter().collect()
+        } else {
+            servers.iter().rev().collect()
+        };
+        for (on, server) in order {
+            let make = lists[0].1.clone();
+            let stats = load::run(server.addr, c, warm, dur, move |c, i| make(c, i)).await;
+            let label = match *on {
+                "standby" => "primary (read pool down)",
+                _ => "primary",
+            };
+            println!(
+                "  round {round}: {stopped:<52} reads on {label:<8} {:>7.0} req/s  p99 {:>6.2} ms  errors {}",
+                stats.rps(), stats.p99_ms, stats.errors
+            );
+            slot(&mut table, &stopped, label).add(&stats);
+        }
+    }
 
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())

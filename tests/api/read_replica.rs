@@ -314,19 +314,30 @@ async fn an_unreachable_standby_at_start_is_no_error(app: TestApp) {
     assert_eq!(body["pools"], json!({ "primary": "up", "read": "down" }));
 }
 
-/// The binary refuses a read URL it cannot use: SQLite has no replicas.
+/// The binary refuses a read URL it cannot use, before it opens anything: SQLite has no
+/// replicas, and a standby is of the primary's backend.
 async fn a_read_url_needs_a_replicable_backend() {
     let file = SqliteFile::new("cg-read-url");
-    let (ok, _, stderr) = run(command().args([
-        "--database-url",
-        &file.url,
-        "--database-read-url",
-        &file.url,
-        "--listen",
-        "127.0.0.1:0",
-    ]));
-    assert!(!ok);
-    assert!(stderr.contains("--database-read-url"), "{stderr}");
+    let mismatched = [
+        (file.url.as_str(), file.url.as_str()),
+        (
+            "postgres://postgres@127.0.0.1:1/test",
+            "mysql://root@127.0.0.1:1/test",
+        ),
+    ];
+    for (primary, read) in mismatched {
+        let (ok, _, stderr) = run(command().args([
+            "--database-url",
+            primary,
+            "--database-read-url",
+            read,
+            "--listen",
+            "127.0.0.1:0",
+        ]));
+        assert!(!ok, "{primary} read from {read}");
+        assert!(stderr.contains("--database-read-url must be"), "{stderr}");
+    }
+    assert!(!file.path.exists(), "refused before opening the database");
 }
 
 crate::backend_tests! {
