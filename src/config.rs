@@ -233,14 +233,7 @@ impl ServeConfig {
     /// the schema; `None` without `--event-bus`.
     pub fn event_bus(&self) -> Option<crate::events::nats::NatsSettings> {
         let url = self.events.event_bus.clone()?;
-        let stream =
-            self.events
-                .event_bus_stream
-                .clone()
-                .unwrap_or_else(|| match &self.db_schema {
-                    Some(schema) => format!("conversation_events_{schema}"),
-                    None => "conversation_events".into(),
-                });
+        let stream = self.per_schema(&self.events.event_bus_stream);
         Some(crate::events::nats::NatsSettings {
             url,
             stream,
@@ -250,13 +243,16 @@ impl ServeConfig {
 
     /// The PostgreSQL `NOTIFY` channel: `--events-channel`, or one named after the schema.
     pub fn events_channel(&self) -> String {
-        self.events
-            .events_channel
-            .clone()
-            .unwrap_or_else(|| match &self.db_schema {
-                Some(schema) => format!("conversation_events_{schema}"),
-                None => "conversation_events".into(),
-            })
+        self.per_schema(&self.events.events_channel)
+    }
+
+    /// `given`, or else `conversation_events`, with `_<schema>` under `--db-schema` (so that
+    /// schemas of one database do not share a channel or a stream).
+    fn per_schema(&self, given: &Option<String>) -> String {
+        given.clone().unwrap_or_else(|| match &self.db_schema {
+            Some(schema) => format!("conversation_events_{schema}"),
+            None => "conversation_events".into(),
+        })
     }
 }
 

@@ -275,12 +275,7 @@ pub async fn run(args: ReplicaArgs) -> Result<(), String> {
     // (scenario, reads from) → figures, in the order first measured.
     let mut table: Vec<(String, &str, Figures)> = Vec::new();
     for round in 0..args.rounds {
-        let order: Vec<_> = if round % 2 == 0 {
-            servers.iter().collect()
-        } else {
-            servers.iter().rev().collect()
-        };
-        for (on, server) in order {
+        for (on, server) in taking_turns(&servers, round) {
             for (name, make) in &lists {
                 let make = make.clone();
                 let stats = load::run(server.addr, c, warm, dur, move |c, i| make(c, i)).await;
@@ -321,12 +316,7 @@ pub async fn run(args: ReplicaArgs) -> Result<(), String> {
     pair.stop_standby()?;
     let stopped = format!("{} (standby stopped)", lists[0].0);
     for round in 0..args.rounds {
-        let order: Vec<_> = if round % 2 == 0 {
-            servers.iter().collect()
-        } else {
-            servers.iter().rev().collect()
-        };
-        for (on, server) in order {
+        for (on, server) in taking_turns(&servers, round) {
             let make = lists[0].1.clone();
             let stats = load::run(server.addr, c, warm, dur, move |c, i| make(c, i)).await;
             let label = match *on {
@@ -369,4 +359,14 @@ pub async fn run(args: ReplicaArgs) -> Result<(), String> {
     }
     println!("{md}");
     Ok(())
+}
+
+/// The servers in round `round`'s order: as given in even rounds, reversed in odd ones (so
+/// neither is always measured first).
+fn taking_turns<T>(servers: &[T], round: usize) -> Vec<&T> {
+    let mut order: Vec<&T> = servers.iter().collect();
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
 }
