@@ -76,7 +76,8 @@ pub fn parse_url(s: &str) -> Result<String, String> {
     let addr = s
         .parse::<async_nats::ServerAddr>()
         .map_err(|e| format!("`{s}` is not a NATS address like nats://127.0.0.1:4222: {e}"))?;
-    if addr.tls_required() || !(s.starts_with("nats://") || !s.contains("://")) {
+    let plain = s.starts_with("nats://") || !s.contains("://");
+    if addr.tls_required() || !plain {
         return Err(format!(
             "`{s}`: only plain nats://HOST:PORT addresses are supported (no TLS, no WebSocket)"
         ));
