@@ -70,10 +70,18 @@ impl NatsSettings {
     }
 }
 
-/// `--event-bus`: a NATS server address.
+/// `--event-bus`: a NATS server address, plain TCP (the client is built without a TLS crypto
+/// provider: put the NATS server on a private network or a local TLS proxy).
 pub fn parse_url(s: &str) -> Result<String, String> {
-    s.parse::<async_nats::ServerAddr>()
+    let addr = s
+        .parse::<async_nats::ServerAddr>()
         .map_err(|e| format!("`{s}` is not a NATS address like nats://127.0.0.1:4222: {e}"))?;
+    let plain = s.starts_with("nats://") || !s.contains("://");
+    if addr.tls_required() || !plain {
+        return Err(format!(
+            "`{s}`: only plain nats://HOST:PORT addresses are supported (no TLS, no WebSocket)"
+        ));
+    }
     Ok(s.to_owned())
 }
 
