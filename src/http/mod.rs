@@ -5,6 +5,7 @@ mod body_deadline;
 mod graphiql;
 mod graphql;
 mod health;
+mod json;
 mod negotiate;
 mod params;
 pub mod request_id;
