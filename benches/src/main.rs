@@ -11,6 +11,7 @@
 //!   cargo run --release -p bench -- hardening
 //!   cargo run --release -p bench -- bus --events 1000
 //!   cargo run --release -p bench -- read-replica --rows 100000
+//!   cargo run --release -p bench -- lean --backend postgres --rows 1000000
 
 /// mimalloc: a faster allocator than glibc's for this many small, short-lived allocations.
 #[global_allocator]
@@ -20,8 +21,10 @@ mod bus;
 mod common;
 mod events;
 mod hardening;
+mod lean;
 mod load;
 mod private_pg;
+mod ratio;
 mod raw;
 mod replica;
 mod seed;
@@ -72,6 +75,8 @@ enum Cmd {
     Bus(bus::BusArgs),
     /// List req/s with queries reading a PostgreSQL hot standby against the primary.
     ReadReplica(replica::ReplicaArgs),
+    /// GraphQL against the leanest handler and the raw one, closed and open loop.
+    Lean(ratio::LeanArgs),
 }
 
 #[derive(Args, Clone)]
@@ -114,7 +119,7 @@ struct RunArgs {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// `graphql` (the real app) or `raw` (the baseline).
+    /// `graphql` (the real app), `raw` (the baseline) or `lean` (the leanest baseline).
     #[arg(long)]
     what: String,
     #[arg(long)]
@@ -173,6 +178,7 @@ async fn main() {
         Some(Cmd::Hardening(args)) => hardening::run(args).await,
         Some(Cmd::Bus(args)) => bus::run(args).await,
         Some(Cmd::ReadReplica(args)) => replica::run(args).await,
+        Some(Cmd::Lean(args)) => ratio::run(args).await,
         Some(Cmd::Run(args)) => run(args).await,
         None => run(cli.run).await,
     };
@@ -197,6 +203,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    if args.what == "lean" {
+        let router = lean::router(&conn);
+        println!("READY {port} {}", started.elapsed().as_micros());
+        return axum::serve(listener, router)
+            .await
+            .map_err(|e| e.to_string());
+    }
     if args.what == "raw" {
         let router = raw::router(ConversationStore::new(conn));
         println!("READY {port} {}", started.elapsed().as_micros());
@@ -395,12 +408,19 @@ struct Row {
     stats: load::Stats,
 }
 
-async fn run(args: RunArgs) -> Result<(), String> {
-    let url = args.db.url(args.rows);
-    let schema = args.db.schema(&url, args.rows);
+/// The database of a run, migrated and seeded: its URL, PostgreSQL schema, and the pool size
+/// the server and the baselines use.
+struct Prepared {
+    url: String,
+    schema: Option<String>,
+    pool: u32,
+}
+
+async fn prepare(db: &Db, rows: u64) -> Result<Prepared, String> {
+    let url = db.url(rows);
+    let schema = db.schema(&url, rows);
     println!(
-        "bench: {} rows on {url}{}",
-        args.rows,
+        "bench: {rows} rows on {url}{}",
         schema
             .as_ref()
             .map(|s| format!(" (schema {s})"))
@@ -422,17 +442,21 @@ async fn run(args: RunArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         db::migrate(&conn).await.map_err(|e| e.to_string())?;
-        match seed::ensure(&conn, args.rows).await? {
-            Some(rate) => println!("seeded {} rows at {rate:.0} rows/s", args.rows),
-            None => println!("reusing the {} seeded rows", args.rows),
+        match seed::ensure(&conn, rows).await? {
+            Some(rate) => println!("seeded {rows} rows at {rate:.0} rows/s"),
+            None => println!("reusing the {rows} seeded rows"),
         }
         let _ = conn.close().await;
     }
-    let sample = std::sync::Arc::new(sample(&url, schema.clone()).await?);
-    let pool = args
-        .db
+    let pool = db
         .pool
         .unwrap_or(if url.starts_with("sqlite") { 4 } else { 16 });
+    Ok(Prepared { url, schema, pool })
+}
+
+async fn run(args: RunArgs) -> Result<(), String> {
+    let Prepared { url, schema, pool } = prepare(&args.db, args.rows).await?;
+    let sample = std::sync::Arc::new(sample(&url, schema.clone()).await?);
     let server = Server::start("graphql", &url, schema.as_deref(), pool).await?;
     let baseline = Server::start("raw", &url, schema.as_deref(), pool).await?;
     println!(

@@ -6,6 +6,7 @@ mod connection_limits;
 mod graphiql;
 mod graphql;
 mod health;
+mod json;
 mod negotiate;
 mod params;
 pub mod request_id;

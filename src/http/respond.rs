@@ -61,7 +61,8 @@ impl Answer {
                 };
                 Self {
                     status: StatusCode::OK,
-                    body: serde_json::to_vec(&response).unwrap_or_default(),
+                    body: super::json::answer(&response)
+                        .unwrap_or_else(|| serde_json::to_vec(&response).unwrap_or_default()),
                     headers: response.http_headers,
                     kind,
                 }

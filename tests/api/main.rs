@@ -27,6 +27,7 @@ mod replicas;
 mod request_hygiene;
 mod schema;
 mod search;
+mod selections;
 mod storage;
 mod subscriptions;
 mod tokens;
@@ -62,6 +63,7 @@ fn main() {
             request_hygiene::trials(),
             schema::trials(),
             search::trials(),
+            selections::trials(),
             storage::trials(),
             subscriptions::trials(),
             tokens::trials(),
