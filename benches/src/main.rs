@@ -19,6 +19,7 @@ mod events;
 mod hardening;
 mod lean;
 mod load;
+mod oha;
 mod ratio;
 mod raw;
 mod seed;
