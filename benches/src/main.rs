@@ -24,6 +24,7 @@ mod hardening;
 mod lean;
 mod load;
 mod private_pg;
+mod oha;
 mod ratio;
 mod raw;
 mod replica;
