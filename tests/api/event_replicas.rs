@@ -77,9 +77,12 @@ pub(crate) async fn create(addr: SocketAddr, name: &str) -> Option<String> {
     let mut input = default_input();
     merge(&mut input, json!({ "name": name }));
     let body = post(addr, CREATE, json!({ "input": input })).await?;
-    body["data"]["createConversation"]["id"]
-        .as_str()
-        .map(str::to_owned)
+    let id = body["data"]["createConversation"]["id"].as_str();
+    if id.is_none() {
+        // Kept in the test's output: why a write was not acknowledged.
+        eprintln!("create {name} on {addr}: not acknowledged: {body}");
+    }
+    id.map(str::to_owned)
 }
 
 /// Every event of the log as `addr` serves it, following `endCursor`.
