@@ -8,7 +8,6 @@
 mod batch;
 mod bulk;
 mod casefold;
-mod columns;
 mod counts;
 pub mod entity;
 pub mod events;

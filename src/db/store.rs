@@ -8,10 +8,10 @@
 //! Each method takes a `scope`: a predicate every row it reads or writes must also match (the
 //! caller's tenant). A row outside the scope is treated exactly like a row that does not exist.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -19,7 +19,6 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::columns;
 use super::entity::{Column, Entity};
 use super::events::EventLog;
 use super::filter::{compile, compile_with};
@@ -28,7 +27,7 @@ use super::read_pool::ReadPool;
 use super::search::narrowing_for_a_page;
 use crate::domain::filter::Predicate;
 use crate::domain::page::{PageQuery, Position};
-use crate::domain::{CaseFolding, Conversation, Parts};
+use crate::domain::{CaseFolding, Conversation};
 
 pub use super::batch::{BatchOutcome, OnExisting};
 
@@ -126,38 +125,17 @@ impl ConversationStore {
             .await
     }
 
-    /// As [`get`](Self::get), reading only `parts` (see [`Parts`]).
-    pub async fn get_parts(
-        &self,
-        id: Uuid,
-        scope: &Predicate,
-        parts: Parts,
-    ) -> Result<Option<Conversation>, DbErr> {
-        self.reading(|db| async move { find_parts(&db, id, scope, parts).await })
-            .await
-    }
-
     /// A page of `query`, walking forwards or (for `last`) backwards. A search on SQLite is
     /// narrowed by a lookup of its own first ([`narrowing_for_a_page`]); both read one
     /// snapshot.
     pub async fn page(&self, query: &PageQuery, scope: &Predicate) -> Result<Page, DbErr> {
-        self.page_parts(query, scope, Parts::ALL).await
-    }
-
-    /// As [`page`](Self::page), reading only `parts` of each row (see [`Parts`]).
-    pub async fn page_parts(
-        &self,
-        query: &PageQuery,
-        scope: &Predicate,
-        parts: Parts,
-    ) -> Result<Page, DbErr> {
         let snapshot = needs_a_snapshot(self.backend(), &query.filter);
         self.reading(|db| async move {
             if !snapshot {
-                return page(&db, query, scope, parts).await;
+                return page(&db, query, scope).await;
             }
             let txn = db.begin().await?;
-            let page = page(&txn, query, scope, parts).await?;
+            let page = page(&txn, query, scope).await?;
             txn.commit().await?;
             Ok(page)
         })
@@ -207,7 +185,6 @@ async fn page<C: ConnectionTrait>(
     db: &C,
     query: &PageQuery,
     scope: &Predicate,
-    parts: Parts,
 ) -> Result<Page, DbErr> {
     let backend = db.get_database_backend();
     let forward = !query.from_end;
@@ -231,14 +208,13 @@ async fn page<C: ConnectionTrait>(
     let models = match searched {
         Some(models) => models,
         None => {
-            let columns = columns::columns(parts, Some(query.order.field));
-            let mut select = columns::select(&columns);
-            select
-                .cond_where(cond)
-                .order_by_expr(key_expr(query.order.field, backend), dir.clone())
-                .order_by((Entity, Column::Id), dir)
-                .limit(query.limit + 1);
-            columns::all(db, &select, &columns).await?
+            Entity::find()
+                .filter(cond)
+                .order_by(key_expr(query.order.field, backend), dir.clone())
+                .order_by(Column::Id, dir)
+                .limit(query.limit + 1)
+                .all(db)
+                .await?
         }
     };
     let has_more = models.len() as u64 > query.limit;
@@ -283,26 +259,10 @@ pub(super) async fn find<C: ConnectionTrait>(
     id: Uuid,
     scope: &Predicate,
 ) -> Result<Option<Conversation>, DbErr> {
-    find_parts(db, id, scope, Parts::ALL).await
-}
-
-/// As [`find`], reading only `parts`.
-async fn find_parts<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-    scope: &Predicate,
-    parts: Parts,
-) -> Result<Option<Conversation>, DbErr> {
-    let columns = columns::columns(parts, None);
-    let mut select = columns::select(&columns);
-    select
-        .and_where(Expr::col((Entity, Column::Id)).eq(id))
-        .cond_where(compile(scope, db.get_database_backend()))
-        .limit(1);
-    columns::all(db, &select, &columns)
+    Entity::find_by_id(id)
+        .filter(compile(scope, db.get_database_backend()))
+        .one(db)
         .await?
-        .into_iter()
-        .next()
         .map(Conversation::try_from)
         .transpose()
 }

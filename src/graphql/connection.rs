@@ -1,9 +1,8 @@
 //! `ConversationConnection`: a Relay cursor connection over keyset pages.
 
-use async_graphql::{Context, ContextSelectionSet, Object, Value};
+use async_graphql::{Context, Object};
 
 use super::context::{scope, store};
-use super::plain::{self, Plain};
 use super::types::Conversation;
 use crate::domain;
 use crate::domain::page::{PageQuery, Position};
@@ -25,18 +24,6 @@ impl ConversationEdge {
     /// The conversation.
     async fn node(&self) -> Conversation {
         Conversation(self.node.clone())
-    }
-}
-
-impl Plain for ConversationEdge {
-    const TYPE_NAME: &'static str = "ConversationEdge";
-
-    fn field(&self, name: &str, sub: &ContextSelectionSet<'_>) -> Option<Value> {
-        match name {
-            "cursor" => Some(Value::String(self.cursor.clone())),
-            "node" => plain::answer(&self.node, sub),
-            _ => None,
-        }
     }
 }
 
@@ -100,20 +87,6 @@ impl ConversationConnection {
     }
 }
 
-/// Every field but `totalCount` (which reads the database).
-impl Plain for ConversationConnection {
-    const TYPE_NAME: &'static str = "ConversationConnection";
-
-    fn field(&self, name: &str, sub: &ContextSelectionSet<'_>) -> Option<Value> {
-        match name {
-            "edges" => plain::list(&self.edges, sub),
-            "nodes" => plain::list(self.edges.iter().map(|e| &e.node), sub),
-            "pageInfo" => plain::answer(&PageInfo::Conversations(self), sub),
-            _ => None,
-        }
-    }
-}
-
 /// Paging state of a connection.
 pub enum PageInfo<'a> {
     /// A page of conversations: computed when asked for.
@@ -140,39 +113,6 @@ impl PageInfo<'_> {
             .any_behind(&conn.query, pos, forward, &scope(ctx)?)
             .await
             .map_err(ApiError::from)?)
-    }
-}
-
-/// The fields whose answer is known without reading the database.
-impl Plain for PageInfo<'_> {
-    const TYPE_NAME: &'static str = "PageInfo";
-
-    fn field(&self, name: &str, _: &ContextSelectionSet<'_>) -> Option<Value> {
-        let cursor = |c: Option<&str>| Some(c.map_or(Value::Null, |c| Value::String(c.to_owned())));
-        match (self, name) {
-            (PageInfo::Known { has_next, .. }, "hasNextPage") => Some(Value::Boolean(*has_next)),
-            (PageInfo::Known { has_previous, .. }, "hasPreviousPage") => {
-                Some(Value::Boolean(*has_previous))
-            }
-            (PageInfo::Known { start, .. }, "startCursor") => cursor(start.as_deref()),
-            (PageInfo::Known { end, .. }, "endCursor") => cursor(end.as_deref()),
-            (PageInfo::Conversations(conn), "hasNextPage") => {
-                // Walking backwards it takes a read (see `has_next_page`).
-                (!conn.query.from_end).then_some(Value::Boolean(conn.has_more))
-            }
-            (PageInfo::Conversations(conn), "hasPreviousPage") => match &conn.query {
-                q if q.from_end => Some(Value::Boolean(conn.has_more)),
-                q if q.after.is_none() => Some(Value::Boolean(false)),
-                _ => None,
-            },
-            (PageInfo::Conversations(conn), "startCursor") => {
-                cursor(conn.edges.first().map(|e| e.cursor.as_str()))
-            }
-            (PageInfo::Conversations(conn), "endCursor") => {
-                cursor(conn.edges.last().map(|e| e.cursor.as_str()))
-            }
-            _ => None,
-        }
     }
 }
 

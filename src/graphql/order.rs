@@ -41,69 +41,28 @@ fn keys<'d>(
     }
 }
 
-/// The order of the keys of the objects that answer some selection sets, and the plans of the
-/// selections inside them: worked out once per request, from the document alone.
-struct Plan<'d> {
-    keys: Vec<&'d str>,
-    children: Vec<(&'d str, Plan<'d>)>,
-}
-
-fn plan<'d>(doc: &'d ExecutableDocument, sets: &[&'d SelectionSet], depth: usize) -> Plan<'d> {
-    let mut order = Vec::new();
-    if depth > 64 {
-        // Deeper than any valid answer (the depth limit is far lower): never loop here.
-        return Plan {
-            keys: Vec::new(),
-            children: Vec::new(),
-        };
-    }
-    for set in sets {
-        keys(doc, set, &mut order, 0);
-    }
-    let mut children = Vec::new();
-    for (key, child_sets) in &order {
-        let nested: Vec<&SelectionSet> = child_sets
-            .iter()
-            .copied()
-            .filter(|s| !s.items.is_empty())
-            .collect();
-        if !nested.is_empty() {
-            children.push((*key, plan(doc, &nested, depth + 1)));
-        }
-    }
-    Plan {
-        keys: order.into_iter().map(|(key, _)| key).collect(),
-        children,
-    }
-}
-
-/// Whether the keys of `map` already follow `keys` (each found further along than the one
-/// before); compares names only, without hashing or allocating.
-fn in_order(map: &IndexMap<Name, Value>, keys: &[&str]) -> bool {
-    let mut next = 0;
-    for key in map.keys() {
-        match keys[next..].iter().position(|k| *k == key.as_str()) {
-            Some(i) => next += i + 1,
-            None => return false,
-        }
-    }
-    true
-}
-
-/// Puts every object in `value` (a list of them, at any depth, or one) in the plan's order,
-/// then what is inside it.
-fn apply(value: &mut Value, plan: &Plan<'_>) {
+/// Reorders `value` (the result of `sets`) and everything inside it.
+fn reorder(doc: &ExecutableDocument, value: &mut Value, sets: &[&SelectionSet]) {
     match value {
         Value::List(items) => {
             for item in items {
-                apply(item, plan);
+                reorder(doc, item, sets);
             }
         }
         Value::Object(map) => {
-            if !in_order(map, &plan.keys) {
+            let mut order = Vec::new();
+            for set in sets {
+                keys(doc, set, &mut order, 0);
+            }
+            let in_order = map.len() == order.iter().filter(|(k, _)| map.contains_key(*k)).count()
+                && map
+                    .keys()
+                    .zip(order.iter().filter(|(k, _)| map.contains_key(*k)))
+                    .all(|(a, (b, _))| a.as_str() == *b);
+            if !in_order {
                 let mut old = std::mem::take(map);
                 let mut fresh = IndexMap::with_capacity(old.len());
-                for key in &plan.keys {
+                for (key, _) in &order {
                     if let Some((k, v)) = old.shift_remove_entry(*key) {
                         fresh.insert(k, v);
                     }
@@ -112,9 +71,17 @@ fn apply(value: &mut Value, plan: &Plan<'_>) {
                 fresh.extend(old.drain(..));
                 *map = fresh;
             }
-            for (key, child) in &plan.children {
-                if let Some(value) = map.get_mut(*key) {
-                    apply(value, child);
+            for (key, child_sets) in &order {
+                let nested: Vec<&SelectionSet> = child_sets
+                    .iter()
+                    .copied()
+                    .filter(|s| !s.items.is_empty())
+                    .collect();
+                if nested.is_empty() {
+                    continue;
+                }
+                if let Some(child) = map.get_mut(&Name::new(key)) {
+                    reorder(doc, child, &nested);
                 }
             }
         }
@@ -124,7 +91,7 @@ fn apply(value: &mut Value, plan: &Plan<'_>) {
 
 /// Puts `data`, the answer to `set` (an operation's selection set), in document order.
 pub fn restore(doc: &ExecutableDocument, set: &SelectionSet, data: &mut Value) {
-    apply(data, &plan(doc, &[set], 0));
+    reorder(doc, data, &[set]);
 }
 
 #[cfg(test)]

@@ -10,9 +10,7 @@ use super::events::{
     ConversationEventKind,
 };
 use super::filter::{ConversationFilter, ConversationOrder};
-use super::lookahead;
 use super::node::{self, Node};
-use super::plain::Fast;
 use super::scalars::Uuid;
 use super::types::Conversation;
 use crate::domain::counts::CountsQuery;
@@ -68,12 +66,12 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The conversation's id.")] id: Uuid,
-    ) -> async_graphql::Result<Option<Fast<Conversation>>> {
+    ) -> async_graphql::Result<Option<Conversation>> {
         let found = store(ctx)?
-            .get_parts(id.0, &scope(ctx)?, lookahead::of_conversation(ctx))
+            .get(id.0, &scope(ctx)?)
             .await
             .map_err(ApiError::from)?;
-        Ok(found.map(|c| Fast(Conversation(c))))
+        Ok(found.map(Conversation))
     }
 
     /// A page of conversations, newest first unless `orderBy` says otherwise. Paging follows
@@ -111,7 +109,7 @@ impl Query {
                           (`470 329`, `+1 (470) 329-8699`): those are dropped before it is \
                           compared with `dialogId` and the targets.")]
         search: Option<String>,
-    ) -> async_graphql::Result<Fast<ConversationConnection>> {
+    ) -> async_graphql::Result<ConversationConnection> {
         let limits = limits(ctx)?;
         let order: Order = order_by.unwrap_or_default().into();
         let (limit, from_end) = match (first, last) {
@@ -137,14 +135,10 @@ impl Query {
             from_end,
         };
         let page = store(ctx)?
-            .page_parts(&query, &scope(ctx)?, lookahead::of_connection(ctx))
+            .page(&query, &scope(ctx)?)
             .await
             .map_err(ApiError::from)?;
-        Ok(Fast(ConversationConnection::new(
-            query,
-            page.rows,
-            page.has_more,
-        )))
+        Ok(ConversationConnection::new(query, page.rows, page.has_more))
     }
 
     /// The event log as a page, oldest first, for clients that pull instead of subscribing:

@@ -1,11 +1,7 @@
 //! Output types: `Conversation`, `Address` and their enums.
 
-use async_graphql::resolver_utils::enum_value;
-use async_graphql::{
-    ContextSelectionSet, Enum, InputObject, MaybeUndefined, Object, ScalarType, Value, ID,
-};
+use async_graphql::{Enum, InputObject, MaybeUndefined, Object, ID};
 
-use super::plain::{self, Plain};
 use super::scalars::{DateTime, Uuid};
 use crate::domain::{self, ConversationPatch, Invalid, OwnerPatch};
 
@@ -89,23 +85,6 @@ impl Address {
     /// Free-form detail (may be empty).
     async fn detail(&self) -> &str {
         &self.0.detail
-    }
-}
-
-/// The fields of `Address` exactly as its resolvers above answer them.
-impl Plain for domain::Address {
-    const TYPE_NAME: &'static str = "Address";
-
-    fn field(&self, name: &str, _: &ContextSelectionSet<'_>) -> Option<Value> {
-        let text = |s: &str| Some(Value::String(s.to_owned()));
-        match name {
-            "type" => Some(enum_value(AddressType::from(self.kind))),
-            "target" => text(self.target.as_str()),
-            "targetName" => text(&self.target_name),
-            "name" => text(&self.name),
-            "detail" => text(&self.detail),
-            _ => None,
-        }
     }
 }
 
@@ -199,51 +178,6 @@ impl Conversation {
     /// change the conversation only if nobody else has since.
     async fn version(&self) -> i32 {
         self.0.version
-    }
-}
-
-/// The fields of `Conversation` exactly as its resolvers above answer them.
-impl Plain for domain::Conversation {
-    const TYPE_NAME: &'static str = "Conversation";
-
-    fn field(&self, name: &str, sub: &ContextSelectionSet<'_>) -> Option<Value> {
-        let b = &self.body;
-        let text = |s: &str| Some(Value::String(s.to_owned()));
-        let time = |t: &Option<chrono::DateTime<chrono::Utc>>| {
-            Some(t.map_or(Value::Null, |t| DateTime(t).to_value()))
-        };
-        match name {
-            "id" => Some(Uuid(self.id).to_value()),
-            "nodeId" => Some(Value::String(
-                super::node_id::conversation_node_id(self.id).0,
-            )),
-            "customerId" => Some(Uuid(b.customer_id).to_value()),
-            "ownerType" => Some(
-                self.owner_type()
-                    .map_or(Value::Null, |o| enum_value(OwnerType::from(o))),
-            ),
-            "ownerId" => Some(b.owner_id.map_or(Value::Null, |o| Uuid(o).to_value())),
-            "accountId" => Some(Uuid(b.account_id).to_value()),
-            "name" => text(&b.name),
-            "detail" => text(&b.detail),
-            "type" => Some(enum_value(ConversationType::from(b.kind))),
-            "dialogId" => text(&b.dialog_id),
-            "self" => plain::answer(&b.self_address, sub),
-            "peer" => plain::answer(&b.peer, sub),
-            "tmCreate" => Some(DateTime(self.tm_create).to_value()),
-            "tmUpdate" => time(&self.tm_update),
-            "tmDelete" => time(&self.tm_delete),
-            "version" => Some(Value::from(self.version)),
-            _ => None,
-        }
-    }
-}
-
-impl Plain for Conversation {
-    const TYPE_NAME: &'static str = "Conversation";
-
-    fn field(&self, name: &str, sub: &ContextSelectionSet<'_>) -> Option<Value> {
-        self.0.field(name, sub)
     }
 }
 

@@ -6,7 +6,6 @@ mod connection_limits;
 mod graphiql;
 mod graphql;
 mod health;
-mod json;
 mod negotiate;
 mod params;
 pub mod request_id;

@@ -61,8 +61,7 @@ impl Answer {
                 };
                 Self {
                     status: StatusCode::OK,
-                    body: super::json::answer(&response)
-                        .unwrap_or_else(|| serde_json::to_vec(&response).unwrap_or_default()),
+                    body: serde_json::to_vec(&response).unwrap_or_default(),
                     headers: response.http_headers,
                     kind,
                 }

@@ -27,7 +27,6 @@ mod replicas;
 mod request_hygiene;
 mod schema;
 mod search;
-mod selections;
 mod storage;
 mod subscriptions;
 mod tokens;
@@ -63,7 +62,6 @@ fn main() {
             request_hygiene::trials(),
             schema::trials(),
             search::trials(),
-            selections::trials(),
             storage::trials(),
             subscriptions::trials(),
             tokens::trials(),
