@@ -97,22 +97,29 @@ struct Db {
     pool: Option<u32>,
 }
 
+/// The database, its size and the load: what the read benchmarks take.
+#[derive(Args, Clone)]
+pub(crate) struct LoadArgs {
+    #[command(flatten)]
+    pub(crate) db: Db,
+    /// Conversations to seed.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) rows: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    pub(crate) concurrency: usize,
+    /// Seconds measured per scenario (per run).
+    #[arg(long, default_value_t = 5)]
+    pub(crate) duration: u64,
+    /// Seconds of warm-up per scenario (per closed-loop run).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) warmup: u64,
+}
+
 #[derive(Args, Clone)]
 struct RunArgs {
     #[command(flatten)]
-    db: Db,
-    /// Conversations to seed.
-    #[arg(long, default_value_t = 1_000_000)]
-    rows: u64,
-    /// Concurrent connections.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
-    /// Seconds measured per scenario.
-    #[arg(long, default_value_t = 5)]
-    duration: u64,
-    /// Seconds of warm-up per scenario.
-    #[arg(long, default_value_t = 1)]
-    warmup: u64,
+    load: LoadArgs,
     /// Run only the scenarios whose name contains this text, e.g. `(a)`.
     #[arg(long)]
     only: Option<String>,
@@ -456,7 +463,7 @@ async fn prepare(db: &Db, rows: u64) -> Result<Prepared, String> {
 }
 
 async fn run(args: RunArgs) -> Result<(), String> {
-    let Prepared { url, schema, pool } = prepare(&args.db, args.rows).await?;
+    let Prepared { url, schema, pool } = prepare(&args.load.db, args.load.rows).await?;
     let sample = std::sync::Arc::new(sample(&url, schema.clone()).await?);
     let server = Server::start("graphql", &url, schema.as_deref(), pool).await?;
     let baseline = Server::start("raw", &url, schema.as_deref(), pool).await?;
@@ -465,9 +472,9 @@ async fn run(args: RunArgs) -> Result<(), String> {
         server.startup_in_process_ms, server.startup_wall_ms
     );
     let (c, warm, dur) = (
-        args.concurrency,
-        Duration::from_secs(args.warmup),
-        Duration::from_secs(args.duration),
+        args.load.concurrency,
+        Duration::from_secs(args.load.warmup),
+        Duration::from_secs(args.load.duration),
     );
     let mut rows: Vec<Row> = Vec::new();
     let only = args.only.clone();
@@ -643,7 +650,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     };
     let mut md = format!(
         "\n### {backend}, {} rows, {c} connections, {}s per scenario ({} cores, {})\n\n| scenario | req/s | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|\n",
-        args.rows, args.duration, cores, chrono::Utc::now().format("%Y-%m-%d")
+        args.load.rows, args.load.duration, cores, chrono::Utc::now().format("%Y-%m-%d")
     );
     for r in &rows {
         md.push_str(&format!(

@@ -22,24 +22,12 @@ use uuid::Uuid;
 use super::lean;
 use super::load::{self, Req, Stats};
 use super::oha::{self, find_oha, url_file};
-use super::{prepare, sample, seed, Db, Server};
+use super::{prepare, sample, seed, LoadArgs, Server};
 
 #[derive(Args, Clone)]
 pub struct LeanArgs {
     #[command(flatten)]
-    db: Db,
-    /// Conversations to seed.
-    #[arg(long, default_value_t = 1_000_000)]
-    rows: u64,
-    /// Concurrent connections.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
-    /// Seconds measured per run.
-    #[arg(long, default_value_t = 5)]
-    duration: u64,
-    /// Seconds of warm-up per closed-loop run.
-    #[arg(long, default_value_t = 1)]
-    warmup: u64,
+    load: LoadArgs,
     /// Closed-loop rounds; each cell is the median.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -178,7 +166,7 @@ async fn check_same(servers: &[(Handler, &Server)], picks: &Picks) -> Result<(),
 }
 
 pub async fn run(args: LeanArgs) -> Result<(), String> {
-    let prepared = prepare(&args.db, args.rows).await?;
+    let prepared = prepare(&args.load.db, args.load.rows).await?;
     let (url, schema, pool) = (&prepared.url, prepared.schema.clone(), prepared.pool);
     let ids = sample(url, schema.clone()).await?.ids;
     let picks = Arc::new(Picks { ids });
@@ -200,9 +188,9 @@ pub async fn run(args: LeanArgs) -> Result<(), String> {
         })
         .collect();
     let (c, warm, dur) = (
-        args.concurrency,
-        Duration::from_secs(args.warmup),
-        Duration::from_secs(args.duration),
+        args.load.concurrency,
+        Duration::from_secs(args.load.warmup),
+        Duration::from_secs(args.load.duration),
     );
     let mut runs: Vec<(Query, Handler, Vec<Stats>)> = Vec::new();
     for round in 0..args.rounds.max(1) {
@@ -247,13 +235,13 @@ pub async fn run(args: LeanArgs) -> Result<(), String> {
                 let rate = closed(q, Handler::Lean).rps * args.open_share;
                 for (h, server) in servers {
                     let urls = url_file(q, h, &picks, &format!("http://{}", server.addr))?;
-                    let cell = oha::run(bin, &urls, c, args.duration, None)?;
+                    let cell = oha::run(bin, &urls, c, args.load.duration, None)?;
                     println!(
                         "  oha closed {:<22} {:<27} {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
                         q.name(), h.name(), cell.rps, cell.p50, cell.p99, cell.errors
                     );
                     oha_closed.push((q, h, cell));
-                    let cell = oha::run(bin, &urls, c, args.duration, Some(rate))?;
+                    let cell = oha::run(bin, &urls, c, args.load.duration, Some(rate))?;
                     println!(
                         "  oha open at {rate:.0}/s {:<22} {:<27} {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
                         q.name(), h.name(), cell.rps, cell.p50, cell.p99, cell.errors
@@ -273,8 +261,8 @@ pub async fn run(args: LeanArgs) -> Result<(), String> {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let mut md = format!(
         "\n#### {backend}, {} rows, {c} connections, pool {pool}, {}s per run, closed loop median of {} rounds ({}; load average before the report: {})\n\n",
-        args.rows,
-        args.duration,
+        args.load.rows,
+        args.load.duration,
         args.rounds.max(1),
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
