@@ -76,30 +76,21 @@ impl Pool {
     }
 
     async fn list(&self, customer: Uuid, limit: i64) -> Result<Vec<Row6>, sqlx::Error> {
-        let mut out = Vec::with_capacity(limit as usize);
-        match self {
-            Pool::Postgres(p) => {
-                let rows = sqlx::query(LIST_PG)
+        // The same statement on either pool (their row types differ).
+        macro_rules! list_on {
+            ($pool:expr, $sql:expr) => {{
+                let rows = sqlx::query($sql)
                     .bind(customer)
                     .bind(limit)
-                    .fetch_all(p)
+                    .fetch_all($pool)
                     .await?;
-                for r in &rows {
-                    out.push(row6!(r));
-                }
-            }
-            Pool::Sqlite(p) => {
-                let rows = sqlx::query(LIST_SQLITE)
-                    .bind(customer)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?;
-                for r in &rows {
-                    out.push(row6!(r));
-                }
-            }
+                rows.iter().map(|r| Ok(row6!(r))).collect()
+            }};
         }
-        Ok(out)
+        match self {
+            Pool::Postgres(p) => list_on!(p, LIST_PG),
+            Pool::Sqlite(p) => list_on!(p, LIST_SQLITE),
+        }
     }
 }
 
