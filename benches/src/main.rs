@@ -23,7 +23,6 @@ mod events;
 mod hardening;
 mod lean;
 mod load;
-mod oha;
 mod private_pg;
 mod ratio;
 mod raw;

@@ -35,6 +35,11 @@ pub use crate::domain::{EventKind, EventSelection};
 pub use feed::{Feed, FeedError};
 pub use page::LogPage;
 
+/// After a read (or a numbering) that found events, a reader of the log (the tailer, the
+/// sequencer, the NATS relay) lets this long pass before it reads again, so that under a
+/// stream of writes one read carries many events instead of one read per commit.
+const COALESCE: Duration = Duration::from_millis(2);
+
 /// The flags of the event log and its delivery.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EventOptions {

@@ -42,7 +42,7 @@ async fn drain(log: &EventLog, channel: &str) -> bool {
             Ok(_) => {
                 // Let the next commits gather: under a stream of writes one sequencing
                 // transaction then numbers many rows instead of one per commit.
-                tokio::time::sleep(super::tailer::COALESCE).await;
+                tokio::time::sleep(super::COALESCE).await;
                 return true;
             }
             Err(e) => {

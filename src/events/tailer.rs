@@ -22,10 +22,6 @@ use crate::db::ConversationStore;
 /// Events read per query.
 const BATCH: u64 = 500;
 
-/// After a read that found events, the tailer lets this long pass before it reads again, so
-/// that under a stream of writes one read carries many events instead of one read per commit.
-pub(super) const COALESCE: Duration = Duration::from_millis(2);
-
 /// Doubling waits after failures, up to 5 s.
 struct Backoff(Duration);
 
@@ -107,7 +103,7 @@ async fn tail(weak: Weak<Inner>, log: EventLog, poll: Duration, started: watch::
             continue;
         }
         if found {
-            tokio::time::sleep(COALESCE).await;
+            tokio::time::sleep(super::COALESCE).await;
         }
         tokio::select! {
             () = log.appended() => {}

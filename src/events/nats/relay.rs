@@ -182,7 +182,7 @@ impl Relay<'_> {
                     // As the tailer does: let more commits gather, then read when woken (not
                     // at once: that read would mostly find nothing).
                     backoff = Duration::from_millis(100);
-                    tokio::time::sleep(crate::events::tailer::COALESCE).await;
+                    tokio::time::sleep(crate::events::COALESCE).await;
                     poll
                 }
                 Step::Idle => {
