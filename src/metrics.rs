@@ -3,6 +3,8 @@
 //! - `graphql_requests_total{operation, outcome}`: GraphQL requests by operation name (the
 //!   client's `operationName`; at most [`MAX_OPERATIONS`] distinct ones, then `other`) and
 //!   outcome;
+//! - `graphql_compiled_requests_total`: those of them a compiled plan answered (see
+//!   `graphql::compiled`);
 //! - `graphql_request_duration_seconds`: a latency histogram of all GraphQL requests;
 //! - `graphql_websocket_connections`: open subscription sockets;
 //! - `graphql_event_subscribers`: subscriptions this replica feeds events to;
@@ -131,6 +133,7 @@ impl EncodeMetric for AtomicHistogram {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    compiled: Counter,
     operations: AtomicUsize,
     duration: AtomicHistogram,
     websockets: Gauge,
@@ -211,6 +214,12 @@ impl Metrics {
             "GraphQL requests by operation name and outcome",
             requests.clone(),
         );
+        let compiled = Counter::default();
+        registry.register(
+            "graphql_compiled_requests",
+            "GraphQL requests a compiled plan answered (the others ran on async-graphql's executor)",
+            compiled.clone(),
+        );
         let duration = AtomicHistogram::default();
         registry.register(
             "graphql_request_duration_seconds",
@@ -258,6 +267,7 @@ impl Metrics {
         Self {
             registry,
             requests,
+            compiled,
             operations: AtomicUsize::new(0),
             duration,
             websockets,
@@ -282,6 +292,11 @@ fn operation_label(name: Option<&str>) -> &str {
 }
 
 impl Metrics {
+    /// Counts a request a compiled plan answered.
+    pub fn compiled(&self) {
+        self.compiled.inc();
+    }
+
     /// Records one GraphQL request.
     pub fn observe(&self, operation: Option<&str>, outcome: Outcome, elapsed: Duration) {
         self.duration.0.observe(elapsed);

@@ -10,7 +10,7 @@ use crate::domain::{
     LongText, OwnerType, ShortText, Target,
 };
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "conversations")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

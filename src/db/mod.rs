@@ -8,6 +8,7 @@
 mod batch;
 mod bulk;
 mod casefold;
+mod columns;
 mod counts;
 pub mod entity;
 pub mod events;

@@ -8,7 +8,7 @@
 //! Each method takes a `scope`: a predicate every row it reads or writes must also match (the
 //! caller's tenant). A row outside the scope is treated exactly like a row that does not exist.
 
-use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -19,6 +19,7 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use super::columns;
 use super::entity::{Column, Entity};
 use super::events::EventLog;
 use super::filter::{compile, compile_with};
@@ -27,7 +28,7 @@ use super::read_pool::ReadPool;
 use super::search::narrowing_for_a_page;
 use crate::domain::filter::Predicate;
 use crate::domain::page::{PageQuery, Position};
-use crate::domain::{CaseFolding, Conversation};
+use crate::domain::{CaseFolding, Conversation, Parts};
 
 pub use super::batch::{BatchOutcome, OnExisting};
 
@@ -121,7 +122,17 @@ impl ConversationStore {
 
     /// One conversation by id, deleted or not.
     pub async fn get(&self, id: Uuid, scope: &Predicate) -> Result<Option<Conversation>, DbErr> {
-        self.reading(|db| async move { find(&db, id, scope).await })
+        self.get_parts(id, scope, Parts::ALL).await
+    }
+
+    /// As [`get`](Self::get), reading only `parts` (see [`Parts`]).
+    pub async fn get_parts(
+        &self,
+        id: Uuid,
+        scope: &Predicate,
+        parts: Parts,
+    ) -> Result<Option<Conversation>, DbErr> {
+        self.reading(|db| async move { find_parts(&db, id, scope, parts).await })
             .await
     }
 
@@ -129,13 +140,23 @@ impl ConversationStore {
     /// narrowed by a lookup of its own first ([`narrowing_for_a_page`]); both read one
     /// snapshot.
     pub async fn page(&self, query: &PageQuery, scope: &Predicate) -> Result<Page, DbErr> {
+        self.page_parts(query, scope, Parts::ALL).await
+    }
+
+    /// As [`page`](Self::page), reading only `parts` of each row (see [`Parts`]).
+    pub async fn page_parts(
+        &self,
+        query: &PageQuery,
+        scope: &Predicate,
+        parts: Parts,
+    ) -> Result<Page, DbErr> {
         let snapshot = needs_a_snapshot(self.backend(), &query.filter);
         self.reading(|db| async move {
             if !snapshot {
-                return page(&db, query, scope).await;
+                return page(&db, query, scope, parts).await;
             }
             let txn = db.begin().await?;
-            let page = page(&txn, query, scope).await?;
+            let page = page(&txn, query, scope, parts).await?;
             txn.commit().await?;
             Ok(page)
         })
@@ -185,6 +206,7 @@ async fn page<C: ConnectionTrait>(
     db: &C,
     query: &PageQuery,
     scope: &Predicate,
+    parts: Parts,
 ) -> Result<Page, DbErr> {
     let backend = db.get_database_backend();
     let forward = !query.from_end;
@@ -207,7 +229,7 @@ async fn page<C: ConnectionTrait>(
     };
     let models = match searched {
         Some(models) => models,
-        None => {
+        None if parts == Parts::ALL => {
             Entity::find()
                 .filter(cond)
                 .order_by(key_expr(query.order.field, backend), dir.clone())
@@ -215,6 +237,16 @@ async fn page<C: ConnectionTrait>(
                 .limit(query.limit + 1)
                 .all(db)
                 .await?
+        }
+        None => {
+            let columns = columns::columns(parts, Some(query.order.field));
+            let mut select = columns::select(&columns);
+            select
+                .cond_where(cond)
+                .order_by_expr(key_expr(query.order.field, backend), dir.clone())
+                .order_by((Entity, Column::Id), dir)
+                .limit(query.limit + 1);
+            columns::all(db, &select, &columns).await?
         }
     };
     let has_more = models.len() as u64 > query.limit;
@@ -259,10 +291,27 @@ pub(super) async fn find<C: ConnectionTrait>(
     id: Uuid,
     scope: &Predicate,
 ) -> Result<Option<Conversation>, DbErr> {
-    Entity::find_by_id(id)
-        .filter(compile(scope, db.get_database_backend()))
-        .one(db)
-        .await?
-        .map(Conversation::try_from)
-        .transpose()
+    find_parts(db, id, scope, Parts::ALL).await
+}
+
+/// As [`find`], reading only `parts` (a whole row for [`Parts::ALL`]).
+async fn find_parts<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    scope: &Predicate,
+    parts: Parts,
+) -> Result<Option<Conversation>, DbErr> {
+    let scope = compile(scope, db.get_database_backend());
+    let model = if parts == Parts::ALL {
+        Entity::find_by_id(id).filter(scope).one(db).await?
+    } else {
+        let columns = columns::columns(parts, None);
+        let mut select = columns::select(&columns);
+        select
+            .and_where(Expr::col((Entity, Column::Id)).eq(id))
+            .cond_where(scope)
+            .limit(1);
+        columns::all(db, &select, &columns).await?.pop()
+    };
+    model.map(Conversation::try_from).transpose()
 }

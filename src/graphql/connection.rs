@@ -4,7 +4,9 @@ use async_graphql::{Context, Object};
 
 use super::context::{scope, store};
 use super::types::Conversation;
+use crate::db::ConversationStore;
 use crate::domain;
+use crate::domain::filter::Predicate;
 use crate::domain::page::{PageQuery, Position};
 use crate::error::ApiError;
 
@@ -54,6 +56,59 @@ impl ConversationConnection {
             has_more,
         }
     }
+
+    /// The page's conversations with their cursors.
+    pub(super) fn items(&self) -> impl Iterator<Item = (&str, &domain::Conversation)> {
+        self.edges.iter().map(|e| (e.cursor.as_str(), &e.node))
+    }
+
+    /// Whether rows lie behind `pos` (inclusive) for a walk in direction `forward`.
+    async fn any_behind(
+        &self,
+        store: &ConversationStore,
+        scope: &Predicate,
+        pos: &Option<Position>,
+        forward: bool,
+    ) -> Result<bool, ApiError> {
+        let Some(pos) = pos else { return Ok(false) };
+        Ok(store.any_behind(&self.query, pos, forward, scope).await?)
+    }
+
+    /// `pageInfo.hasNextPage`.
+    pub(super) async fn has_next_page(
+        &self,
+        store: &ConversationStore,
+        scope: &Predicate,
+    ) -> Result<bool, ApiError> {
+        if !self.query.from_end {
+            return Ok(self.has_more);
+        }
+        // Walking backwards: the next page exists if anything lies at or after `before`.
+        self.any_behind(store, scope, &self.query.before, false)
+            .await
+    }
+
+    /// `pageInfo.hasPreviousPage`.
+    pub(super) async fn has_previous_page(
+        &self,
+        store: &ConversationStore,
+        scope: &Predicate,
+    ) -> Result<bool, ApiError> {
+        if self.query.from_end {
+            return Ok(self.has_more);
+        }
+        self.any_behind(store, scope, &self.query.after, true).await
+    }
+
+    /// `totalCount`.
+    pub(super) async fn count(
+        &self,
+        store: &ConversationStore,
+        scope: &Predicate,
+    ) -> Result<i64, ApiError> {
+        let n = store.count(&self.query.filter, scope).await?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
 }
 
 #[Object]
@@ -79,11 +134,7 @@ impl ConversationConnection {
     /// How many conversations match the filter in all pages. Counted only when asked for
     /// (it costs a query of its own).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let n = store(ctx)?
-            .count(&self.query.filter, &scope(ctx)?)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+        Ok(self.count(store(ctx)?, &scope(ctx)?).await?)
     }
 }
 
@@ -100,49 +151,26 @@ pub enum PageInfo<'a> {
     },
 }
 
-impl PageInfo<'_> {
-    /// Whether rows lie behind `pos` (inclusive) for a walk in direction `forward`.
-    async fn any_behind(
-        ctx: &Context<'_>,
-        conn: &ConversationConnection,
-        pos: &Option<Position>,
-        forward: bool,
-    ) -> async_graphql::Result<bool> {
-        let Some(pos) = pos else { return Ok(false) };
-        Ok(store(ctx)?
-            .any_behind(&conn.query, pos, forward, &scope(ctx)?)
-            .await
-            .map_err(ApiError::from)?)
-    }
-}
-
 #[Object]
 impl PageInfo<'_> {
     /// More items follow this page.
     async fn has_next_page(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let conn = match self {
-            PageInfo::Known { has_next, .. } => return Ok(*has_next),
-            PageInfo::Conversations(conn) => conn,
-        };
-        let q = &conn.query;
-        if !q.from_end {
-            return Ok(conn.has_more);
+        match self {
+            PageInfo::Known { has_next, .. } => Ok(*has_next),
+            PageInfo::Conversations(conn) => {
+                Ok(conn.has_next_page(store(ctx)?, &scope(ctx)?).await?)
+            }
         }
-        // Walking backwards: the next page exists if anything lies at or after `before`.
-        Self::any_behind(ctx, conn, &q.before, false).await
     }
 
     /// More items precede this page.
     async fn has_previous_page(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let conn = match self {
-            PageInfo::Known { has_previous, .. } => return Ok(*has_previous),
-            PageInfo::Conversations(conn) => conn,
-        };
-        let q = &conn.query;
-        if q.from_end {
-            return Ok(conn.has_more);
+        match self {
+            PageInfo::Known { has_previous, .. } => Ok(*has_previous),
+            PageInfo::Conversations(conn) => {
+                Ok(conn.has_previous_page(store(ctx)?, &scope(ctx)?).await?)
+            }
         }
-        Self::any_behind(ctx, conn, &q.after, true).await
     }
 
     /// The cursor of the first edge, `null` for an empty page.

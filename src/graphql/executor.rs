@@ -9,6 +9,10 @@
 //! changes while the process runs). Such a run still coerces variables; if it reports any
 //! error, the query (which writes nothing) is run again with full validation, whose answer is
 //! the one given.
+//!
+//! A validated document whose operation is a plain read has a [compiled plan](super::compiled)
+//! too: it answers without async-graphql's executor, and gives way to the general path for
+//! anything it does not answer itself.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,12 +23,14 @@ use async_graphql::{Response, ServerError, Value, Variables};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
+use super::cache::Lru;
+use super::compiled::{self, Plan};
 use super::guard::{self, Refused};
 use super::limits::Limits;
 use super::order;
 use super::AppSchema;
 use crate::auth::Access;
-use crate::db::CommitFence;
+use crate::db::{CommitFence, ConversationStore};
 use crate::error::{code_of, coded, ApiError, Code};
 
 /// Most errors one answer lists; the rest are counted in one more error.
@@ -67,6 +73,8 @@ pub enum Persisted {
 pub enum Outcome {
     /// It ran: data, perhaps with field errors.
     Ran(Response),
+    /// It ran on the compiled path: the whole response body, `{"data": …}`, without errors.
+    Compiled(Vec<u8>),
     /// It was refused before anything ran: the document, its variables or the request are at
     /// fault (a GraphQL request error). Nothing was read or written.
     Refused {
@@ -92,13 +100,35 @@ pub struct Schemas {
 #[derive(Clone)]
 pub struct Executor {
     schemas: Schemas,
+    store: ConversationStore,
     limits: Arc<Limits>,
     /// Parsed documents by their text.
-    documents: LruCacheStorage,
+    documents: Lru<ExecutableDocument>,
     /// Documents that passed full validation, by their text.
-    validated: LruCacheStorage,
+    validated: Lru<Arc<Validated>>,
     /// Automatic persisted queries by their hash.
     persisted: LruCacheStorage,
+}
+
+/// A document that passed full validation, with its plan when it has one.
+struct Validated {
+    doc: ExecutableDocument,
+    plan: Option<Plan>,
+}
+
+/// A document as the cache knows it.
+enum Found {
+    Validated(Arc<Validated>),
+    Parsed(ExecutableDocument),
+}
+
+impl Found {
+    fn doc(&self) -> &ExecutableDocument {
+        match self {
+            Found::Validated(v) => &v.doc,
+            Found::Parsed(doc) => doc,
+        }
+    }
 }
 
 /// An error that refuses the whole request.
@@ -117,11 +147,12 @@ fn is_request_error(response: &Response) -> bool {
 }
 
 impl Executor {
-    pub fn new(schemas: Schemas, limits: Arc<Limits>) -> Self {
+    pub fn new(schemas: Schemas, store: ConversationStore, limits: Arc<Limits>) -> Self {
         Self {
             schemas,
-            documents: LruCacheStorage::new(CACHED_DOCUMENTS),
-            validated: LruCacheStorage::new(CACHED_DOCUMENTS),
+            store,
+            documents: Lru::new(CACHED_DOCUMENTS),
+            validated: Lru::new(CACHED_DOCUMENTS),
             persisted: LruCacheStorage::new(limits.persisted_queries.max(1)),
             limits,
         }
@@ -149,29 +180,46 @@ impl Executor {
     }
 
     /// The parsed document, and whether it passed full validation before.
-    async fn document(&self, query: &str) -> Result<(ExecutableDocument, bool), ApiError> {
+    fn document(&self, query: &str) -> Result<Found, ApiError> {
         let cacheable = query.len() <= MAX_CACHED_QUERY;
         if cacheable {
-            if let Some(doc) = self.validated.get(query.to_owned()).await {
-                return Ok((doc, true));
+            if let Some(validated) = self.validated.get(query) {
+                return Ok(Found::Validated(validated));
             }
-            if let Some(doc) = self.documents.get(query.to_owned()).await {
-                return Ok((doc, false));
+            if let Some(doc) = self.documents.get(query) {
+                return Ok(Found::Parsed(doc));
             }
         }
         let doc = parse(query)?;
         if cacheable {
-            self.documents.set(query.to_owned(), doc.clone()).await;
+            self.documents.set(query.to_owned(), doc.clone());
         }
-        Ok((doc, false))
+        Ok(Found::Parsed(doc))
+    }
+
+    /// The answer of `plan` to `op`: `None` when the general path must run it.
+    async fn compiled(&self, plan: &Plan, op: &Operation, timeout: Duration) -> Option<Outcome> {
+        let cx = compiled::Context {
+            store: &self.store,
+            limits: &self.limits,
+            access: &op.access,
+        };
+        let answer = plan.answer(op.operation_name.as_deref(), &op.variables, cx);
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(body) => body.map(Outcome::Compiled),
+            Err(_) => {
+                tracing::warn!(request_id = %op.request_id, "request timed out and was cancelled");
+                Some(Outcome::TimedOut)
+            }
+        }
     }
 
     /// Runs `op`, cancelling it after `timeout` unless a write of it began to commit.
     pub async fn execute(&self, op: Operation, timeout: Duration) -> Outcome {
-        let (doc, validated) = match (&op.persisted, op.query.as_str()) {
+        let found = match (&op.persisted, op.query.as_str()) {
             (Some(Persisted::Hash(hash)), query) => {
                 match self.persisted_document(hash, query).await {
-                    Ok(doc) => (doc, false),
+                    Ok(doc) => Found::Parsed(doc),
                     Err(e) => return refused(e),
                 }
             }
@@ -180,20 +228,30 @@ impl Executor {
                     "only version 1 of the persistedQuery extension is supported",
                 ))
             }
-            (None, query) => match self.document(query).await {
+            (None, query) => match self.document(query) {
                 Ok(found) => found,
                 Err(e) => return refused(e),
             },
         };
+        let doc = found.doc();
         let name = op.operation_name.as_deref();
-        if let Err(refusal) = guard::check(&doc, name, &op.variables, &self.limits, op.via_get) {
+        if let Err(refusal) = guard::check(doc, name, &op.variables, &self.limits, op.via_get) {
             let not_a_query = refusal == Refused::NotAQuery;
             return Outcome::Refused {
                 errors: vec![refusal.into_error().into_server_error()],
                 not_a_query,
             };
         }
-        let query_only = guard::is_query_only(&doc, name);
+        let validated = matches!(found, Found::Validated(_));
+        if let Some(plan) = match &found {
+            Found::Validated(v) => v.plan.as_ref(),
+            Found::Parsed(_) => None,
+        } {
+            if let Some(outcome) = self.compiled(plan, &op, timeout).await {
+                return outcome;
+            }
+        }
+        let query_only = guard::is_query_only(doc, name);
         let remember = (!validated && op.persisted.is_none() && op.query.len() <= MAX_CACHED_QUERY)
             .then(|| (op.query.clone(), doc.clone()));
         let response = if validated && query_only {
@@ -217,11 +275,12 @@ impl Executor {
             };
         }
         if let Some((key, doc)) = remember {
-            self.validated.set(key, doc).await;
+            let plan = Plan::compile(&doc);
+            self.validated.set(key, Arc::new(Validated { doc, plan }));
         }
         let mut response = with_codes(response, &op.request_id);
-        if let Some(operation) = guard::operation(&doc, name) {
-            order::restore(&doc, &operation.selection_set.node, &mut response.data);
+        if let Some(operation) = guard::operation(doc, name) {
+            order::restore(doc, &operation.selection_set.node, &mut response.data);
         }
         Outcome::Ran(response)
     }

@@ -2,6 +2,8 @@
 //! Resolvers turn arguments into domain values and call the [`ConversationStore`]; they never
 //! build SQL.
 
+mod cache;
+mod compiled;
 mod connection;
 mod context;
 mod counts;
@@ -74,7 +76,7 @@ pub fn build(
             .finish(),
     };
     Api {
-        executor: Executor::new(schemas, limits.clone()),
+        executor: Executor::new(schemas, store.clone(), limits.clone()),
         subscriptions: build()
             // Persisted queries resolve first, so the guard sees the real document.
             .extension(ApolloPersistedQueries::new(LruCacheStorage::new(

@@ -10,6 +10,7 @@ use super::events::{
     ConversationEventKind,
 };
 use super::filter::{ConversationFilter, ConversationOrder};
+use super::limits::Limits;
 use super::node::{self, Node};
 use super::scalars::Uuid;
 use super::types::Conversation;
@@ -46,6 +47,50 @@ fn page_size(arg: &str, value: i32, max: u64) -> Result<u64, ApiError> {
         Ok(n) if n <= max => Ok(n),
         Ok(_) => Err(ApiError::bad_input(arg, format!("must be at most {max}"))),
         Err(_) => Err(ApiError::bad_input(arg, "must not be negative")),
+    }
+}
+
+/// The arguments of `conversations`, as given (defaults applied).
+pub(super) struct PageArgs {
+    pub filter: Option<ConversationFilter>,
+    pub include_deleted: Option<bool>,
+    pub order_by: Option<ConversationOrder>,
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+    pub search: Option<String>,
+}
+
+impl PageArgs {
+    /// The page these arguments ask for; errors name the argument at fault.
+    pub(super) fn query(self, limits: &Limits) -> Result<PageQuery, ApiError> {
+        let order: Order = self.order_by.unwrap_or_default().into();
+        let (limit, from_end) = match (self.first, self.last) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_input(
+                    "last",
+                    "give `first` or `last`, not both",
+                ))
+            }
+            (Some(n), None) => (page_size("first", n, limits.max_page_size)?, false),
+            (None, Some(n)) => (page_size("last", n, limits.max_page_size)?, true),
+            (None, None) => (limits.default_page_size, false),
+        };
+        let filter = selection(
+            self.filter.as_ref(),
+            self.search,
+            self.include_deleted.unwrap_or(false),
+            limits,
+        )?;
+        Ok(PageQuery {
+            filter,
+            order,
+            after: cursor("after", self.after, order)?,
+            before: cursor("before", self.before, order)?,
+            limit,
+            from_end,
+        })
     }
 }
 
@@ -110,30 +155,17 @@ impl Query {
                           compared with `dialogId` and the targets.")]
         search: Option<String>,
     ) -> async_graphql::Result<ConversationConnection> {
-        let limits = limits(ctx)?;
-        let order: Order = order_by.unwrap_or_default().into();
-        let (limit, from_end) = match (first, last) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::bad_input("last", "give `first` or `last`, not both").into())
-            }
-            (Some(n), None) => (page_size("first", n, limits.max_page_size)?, false),
-            (None, Some(n)) => (page_size("last", n, limits.max_page_size)?, true),
-            (None, None) => (limits.default_page_size, false),
-        };
-        let filter = selection(
-            filter.as_ref(),
-            search,
-            include_deleted.unwrap_or(false),
-            limits,
-        )?;
-        let query = PageQuery {
+        let args = PageArgs {
             filter,
-            order,
-            after: cursor("after", after, order)?,
-            before: cursor("before", before, order)?,
-            limit,
-            from_end,
+            include_deleted,
+            order_by,
+            first,
+            after,
+            last,
+            before,
+            search,
         };
+        let query = args.query(limits(ctx)?)?;
         let page = store(ctx)?
             .page(&query, &scope(ctx)?)
             .await

@@ -50,6 +50,9 @@ impl Run<'_> {
         let outcome = self.state.api.executor.execute(op, timeout).await;
         let answer = Answer::of(outcome, self.media, timeout.as_secs(), self.request_id);
         let elapsed = started.elapsed();
+        if answer.compiled {
+            self.state.metrics.compiled();
+        }
         self.state
             .metrics
             .observe(operation.as_deref(), answer.kind, elapsed);

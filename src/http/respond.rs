@@ -19,6 +19,8 @@ pub struct Answer {
     pub body: Vec<u8>,
     pub headers: HeaderMap,
     pub kind: metrics::Outcome,
+    /// A compiled plan answered it (see `graphql::compiled`).
+    pub compiled: bool,
 }
 
 /// `{"errors": [...]}`, without `data` (a request error).
@@ -47,12 +49,20 @@ impl Answer {
             body: errors_body(vec![error.into_server_error()]),
             headers: HeaderMap::new(),
             kind: metrics::Outcome::RequestError,
+            compiled: false,
         }
     }
 
     /// The HTTP form of what the executor did.
     pub fn of(outcome: Outcome, media: MediaType, timeout_secs: u64, request_id: &str) -> Self {
         match outcome {
+            Outcome::Compiled(body) => Self {
+                status: StatusCode::OK,
+                body,
+                headers: HeaderMap::new(),
+                kind: metrics::Outcome::Ok,
+                compiled: true,
+            },
             Outcome::Ran(response) => {
                 let kind = if response.errors.is_empty() {
                     metrics::Outcome::Ok
@@ -64,6 +74,7 @@ impl Answer {
                     body: serde_json::to_vec(&response).unwrap_or_default(),
                     headers: response.http_headers,
                     kind,
+                    compiled: false,
                 }
             }
             Outcome::Refused {
@@ -77,6 +88,7 @@ impl Answer {
                     body: errors_body(errors),
                     headers,
                     kind: metrics::Outcome::RequestError,
+                    compiled: false,
                 }
             }
             Outcome::Refused { errors, .. } => Self {
@@ -84,6 +96,7 @@ impl Answer {
                 body: errors_body(errors),
                 headers: HeaderMap::new(),
                 kind: metrics::Outcome::RequestError,
+                compiled: false,
             },
             Outcome::TimedOut => {
                 let error = ApiError::timed_out(timeout_secs)
@@ -94,6 +107,7 @@ impl Answer {
                     body: errors_body(vec![error]),
                     headers: HeaderMap::new(),
                     kind: metrics::Outcome::Timeout,
+                    compiled: false,
                 }
             }
         }

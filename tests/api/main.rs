@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod bulk;
 mod commit_deadline;
+mod compiled;
 mod connections;
 mod counts;
 mod crud;
@@ -42,6 +43,7 @@ fn main() {
             auth::trials(),
             bulk::trials(),
             commit_deadline::trials(),
+            compiled::trials(),
             connections::trials(),
             counts::trials(),
             crud::trials(),

@@ -36,7 +36,7 @@ pub fn limited(set: impl FnOnce(&mut Limits)) -> AppOptions {
 }
 
 pub struct TestApp {
-    pub(super) router: Router,
+    pub(crate) router: Router,
     /// The state behind the router (its event bus, store, schema).
     pub state: app::AppState,
     /// The `Authorization` header `post` sends, if any.
