@@ -5,8 +5,17 @@
 //! A column that no [`Part`] names is read only by whole-row reads ([`Parts::ALL`] takes
 //! `Entity::find()`), so a new column needs no line here to be read correctly.
 
-use sea_orm::sea_query::{Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbErr, ModelTrait, QueryResult, Value};
+use std::any::Any;
+use std::sync::Arc;
+
+use sea_orm::sea_query::{
+    MysqlQueryBuilder, PostgresQueryBuilder, Query, SelectStatement, SqliteQueryBuilder,
+};
+use sea_orm::sqlx::{self, AssertSqlSafe, Row};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ModelTrait, RuntimeErr, Value,
+};
+use sea_query_sqlx::SqlxValues;
 
 use super::entity::{Column, Entity, Model};
 use crate::domain::page::OrderField;
@@ -74,37 +83,83 @@ fn placeholder() -> Model {
     }
 }
 
-/// A row read with `columns` (in that order), decoded by position into the types of the
-/// model's own fields.
-fn decode(row: &QueryResult, columns: &[Column]) -> Result<Model, DbErr> {
-    let mut m = placeholder();
-    for (i, column) in columns.iter().copied().enumerate() {
-        let value = match m.get(column) {
-            Value::Uuid(_) => Value::Uuid(row.try_get_by_index(i)?),
-            Value::String(_) => Value::String(row.try_get_by_index(i)?),
-            Value::ChronoDateTimeUtc(_) => Value::ChronoDateTimeUtc(row.try_get_by_index(i)?),
-            Value::Int(_) => Value::Int(row.try_get_by_index(i)?),
-            other => {
-                return Err(DbErr::Custom(format!(
-                    "no positional decoding for {column:?} ({other:?})"
-                )))
-            }
-        };
-        m.try_set(column, value)?;
-    }
-    Ok(m)
+/// A driver error as SeaORM reports one.
+fn query_err(e: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
-/// The rows of `select`, which reads `columns` (see [`select`]).
-pub(super) async fn all<C: ConnectionTrait>(
+/// Rows read with `columns` (in that order), decoded by position into the types of the
+/// model's own fields.
+macro_rules! decode {
+    ($rows:expr, $columns:expr) => {
+        $rows
+            .iter()
+            .map(|row| {
+                let mut m = placeholder();
+                for (i, column) in $columns.iter().copied().enumerate() {
+                    let value = match m.get(column) {
+                        Value::Uuid(_) => Value::Uuid(row.try_get(i).map_err(query_err)?),
+                        Value::String(_) => Value::String(row.try_get(i).map_err(query_err)?),
+                        Value::ChronoDateTimeUtc(_) => {
+                            Value::ChronoDateTimeUtc(row.try_get(i).map_err(query_err)?)
+                        }
+                        Value::Int(_) => Value::Int(row.try_get(i).map_err(query_err)?),
+                        other => {
+                            return Err(DbErr::Custom(format!(
+                                "no positional decoding for {column:?} ({other:?})"
+                            )))
+                        }
+                    };
+                    m.try_set(column, value)?;
+                }
+                Ok(m)
+            })
+            .collect::<Result<Vec<Model>, DbErr>>()
+    };
+}
+
+/// The rows of `select`, which reads `columns` (see [`select`]), run on the pool's own driver
+/// (SeaORM's generic path costs as much again as the read itself); `None` when `db` is not a
+/// pool (a transaction), whose caller reads whole rows instead.
+pub(super) async fn all<C: ConnectionTrait + 'static>(
     db: &C,
     select: &SelectStatement,
     columns: &[Column],
-) -> Result<Vec<Model>, DbErr> {
-    let statement = db.get_database_backend().build(select);
-    db.query_all_raw(statement)
-        .await?
-        .iter()
-        .map(|row| decode(row, columns))
-        .collect()
+) -> Option<Result<Vec<Model>, DbErr>> {
+    let db = (db as &dyn Any).downcast_ref::<DatabaseConnection>()?;
+    Some(match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let (sql, values) = select.build(PostgresQueryBuilder);
+            let pool = db.get_postgres_connection_pool();
+            match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+                .fetch_all(pool)
+                .await
+            {
+                Ok(rows) => decode!(rows, columns),
+                Err(e) => Err(query_err(e)),
+            }
+        }
+        DbBackend::Sqlite => {
+            let (sql, values) = select.build(SqliteQueryBuilder);
+            let pool = db.get_sqlite_connection_pool();
+            match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+                .fetch_all(pool)
+                .await
+            {
+                Ok(rows) => decode!(rows, columns),
+                Err(e) => Err(query_err(e)),
+            }
+        }
+        _ => {
+            let (sql, values) = select.build(MysqlQueryBuilder);
+            let pool = db.get_mysql_connection_pool();
+            match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+                .fetch_all(pool)
+                .await
+            {
+                Ok(rows) => decode!(rows, columns),
+                Err(e) => Err(query_err(e)),
+            }
+        }
+    })
 }

@@ -202,7 +202,7 @@ fn needs_a_snapshot(backend: DbBackend, filter: &Predicate) -> bool {
     backend == DbBackend::Sqlite && filter.any_search()
 }
 
-async fn page<C: ConnectionTrait>(
+async fn page<C: ConnectionTrait + 'static>(
     db: &C,
     query: &PageQuery,
     scope: &Predicate,
@@ -229,24 +229,31 @@ async fn page<C: ConnectionTrait>(
     };
     let models = match searched {
         Some(models) => models,
-        None if parts == Parts::ALL => {
-            Entity::find()
-                .filter(cond)
-                .order_by(key_expr(query.order.field, backend), dir.clone())
-                .order_by(Column::Id, dir)
-                .limit(query.limit + 1)
-                .all(db)
-                .await?
-        }
         None => {
-            let columns = columns::columns(parts, Some(query.order.field));
-            let mut select = columns::select(&columns);
-            select
-                .cond_where(cond)
-                .order_by_expr(key_expr(query.order.field, backend), dir.clone())
-                .order_by((Entity, Column::Id), dir)
-                .limit(query.limit + 1);
-            columns::all(db, &select, &columns).await?
+            let read = if parts == Parts::ALL {
+                None
+            } else {
+                let columns = columns::columns(parts, Some(query.order.field));
+                let mut select = columns::select(&columns);
+                select
+                    .cond_where(cond.clone())
+                    .order_by_expr(key_expr(query.order.field, backend), dir.clone())
+                    .order_by((Entity, Column::Id), dir.clone())
+                    .limit(query.limit + 1);
+                columns::all(db, &select, &columns).await
+            };
+            match read {
+                Some(models) => models?,
+                None => {
+                    Entity::find()
+                        .filter(cond)
+                        .order_by(key_expr(query.order.field, backend), dir.clone())
+                        .order_by(Column::Id, dir)
+                        .limit(query.limit + 1)
+                        .all(db)
+                        .await?
+                }
+            }
         }
     };
     let has_more = models.len() as u64 > query.limit;
@@ -286,7 +293,7 @@ async fn any_behind<C: ConnectionTrait>(
 }
 
 /// One conversation by id within `scope`, on any connection (a transaction included).
-pub(super) async fn find<C: ConnectionTrait>(
+pub(super) async fn find<C: ConnectionTrait + 'static>(
     db: &C,
     id: Uuid,
     scope: &Predicate,
@@ -295,23 +302,27 @@ pub(super) async fn find<C: ConnectionTrait>(
 }
 
 /// As [`find`], reading only `parts` (a whole row for [`Parts::ALL`]).
-async fn find_parts<C: ConnectionTrait>(
+async fn find_parts<C: ConnectionTrait + 'static>(
     db: &C,
     id: Uuid,
     scope: &Predicate,
     parts: Parts,
 ) -> Result<Option<Conversation>, DbErr> {
     let scope = compile(scope, db.get_database_backend());
-    let model = if parts == Parts::ALL {
-        Entity::find_by_id(id).filter(scope).one(db).await?
+    let read = if parts == Parts::ALL {
+        None
     } else {
         let columns = columns::columns(parts, None);
         let mut select = columns::select(&columns);
         select
             .and_where(Expr::col((Entity, Column::Id)).eq(id))
-            .cond_where(scope)
+            .cond_where(scope.clone())
             .limit(1);
-        columns::all(db, &select, &columns).await?.pop()
+        columns::all(db, &select, &columns).await
+    };
+    let model = match read {
+        Some(models) => models?.pop(),
+        None => Entity::find_by_id(id).filter(scope).one(db).await?,
     };
     model.map(Conversation::try_from).transpose()
 }

@@ -68,7 +68,7 @@ async fn both(
     assert_eq!(
         after - before,
         u64::from(compiled),
-        "did the plan answer {doc} with {variables}?"
+        "did the plan answer {doc} with {variables}? {general}"
     );
     serde_json::from_str(&general).unwrap()
 }
@@ -139,7 +139,7 @@ async fn plain_reads_answer_alike_on_both_paths(app: TestApp) {
     }
     for args in [
         "orderBy: { field: NAME, direction: ASC }",
-        "orderBy: { field: TM_UPDATE }, includeDeleted: true",
+        "orderBy: { field: TM_UPDATE, direction: DESC }, includeDeleted: true",
         "search: \"renamed\"",
         "filter: { or: [{ type: { eq: LINE } }, { name: { contains: \"third\" } }] }, includeDeleted: true",
     ] {

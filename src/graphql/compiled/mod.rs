@@ -12,8 +12,8 @@
 //! - at compile time: anything but one query with one root field `conversation` or
 //!   `conversations`; a directive anywhere; a fragment; a key selected twice; a field not
 //!   named in [`write`] (so a new field is slower until it is named there, never wrong);
-//! - per request: another operation name; a variable the document uses that the request
-//!   does not give, or a `null` where its type is non-null; and any error (a bad argument,
+//! - per request: another operation name; a non-null variable without a default that the
+//!   request does not give, or a `null` where a variable's type is non-null; and any error (a bad argument,
 //!   a failed read), which the general path then reports as it always does. These paths only
 //!   read, so running the general path after a refusal here changes nothing.
 
@@ -43,9 +43,9 @@ pub struct Plan {
     /// `"key":` of the root field, JSON-escaped.
     key: Vec<u8>,
     root: Root,
-    /// Variables the document uses, and whether their declared type allows `null`, item by
-    /// item (see [`fits`]).
-    variables: Vec<(Name, Type)>,
+    /// The operation's variables: name, declared type, and the value an omitted one takes
+    /// (its default, or `null` when its type is nullable), as async-graphql reads them.
+    variables: Vec<(Name, Type, Option<ConstValue>)>,
 }
 
 #[derive(Debug)]
@@ -150,7 +150,11 @@ impl Plan {
             if !def.node.directives.is_empty() {
                 return None;
             }
-            variables.push((def.node.name.node.clone(), def.node.var_type.node.clone()));
+            variables.push((
+                def.node.name.node.clone(),
+                def.node.var_type.node.clone(),
+                def.node.default_value().cloned(),
+            ));
         }
         Some(Plan {
             operation,
@@ -171,11 +175,25 @@ impl Plan {
         if operation_name.is_some() && operation_name != self.operation.as_deref() {
             return None;
         }
-        for (name, ty) in &self.variables {
-            if !fits(variables.get(name)?, ty) {
-                return None;
+        for (name, ty, omitted) in &self.variables {
+            match variables.get(name) {
+                Some(value) if !fits(value, ty) => return None,
+                Some(_) => {}
+                None if omitted.is_none() => return None,
+                None => {}
             }
         }
+        let variables = |name: Name| {
+            variables
+                .get(&name)
+                .or_else(|| {
+                    let (_, _, omitted) = self.variables.iter().find(|(n, _, _)| *n == name)?;
+                    omitted.as_ref()
+                })
+                .cloned()
+                .ok_or(())
+        };
+        let variables = &variables;
         let mut out = Vec::with_capacity(1024);
         out.extend_from_slice(b"{\"data\":{");
         out.extend_from_slice(&self.key);
@@ -236,13 +254,12 @@ fn arguments(field: &Field, names: &[&str]) -> Option<Vec<Option<Value>>> {
 }
 
 /// An argument's value, coerced as its resolver's parameter is; `None` on any error.
-fn argument<T: InputType>(value: &Option<Value>, variables: &Variables) -> Option<T> {
+fn argument<T: InputType>(
+    value: &Option<Value>,
+    variables: &impl Fn(Name) -> Result<ConstValue, ()>,
+) -> Option<T> {
     let value = match value {
-        Some(v) => Some(
-            v.clone()
-                .into_const_with(|name| variables.get(&name).cloned().ok_or(()))
-                .ok()?,
-        ),
+        Some(v) => Some(v.clone().into_const_with(variables).ok()?),
         None => None,
     };
     T::parse(value).ok()
