@@ -121,15 +121,27 @@ macro_rules! decode {
 /// The rows of `select`, which reads `columns` (see [`select`]), run on the pool's own driver
 /// (SeaORM's generic path costs as much again as the read itself); `None` when `db` is not a
 /// pool (a transaction), whose caller reads whole rows instead.
+///
+/// `limit` is written into the statement's text rather than bound: SQLite (built with STAT4)
+/// prepares a statement again on every run whose bound `LIMIT` may steer its plan, and a
+/// handful of page sizes are a handful of cached statements.
 pub(super) async fn all<C: ConnectionTrait + 'static>(
     db: &C,
     select: &SelectStatement,
     columns: &[Column],
+    limit: Option<u64>,
 ) -> Option<Result<Vec<Model>, DbErr>> {
     let db = (db as &dyn Any).downcast_ref::<DatabaseConnection>()?;
+    let with_limit = |(mut sql, values): (String, _)| {
+        if let Some(n) = limit {
+            use std::fmt::Write as _;
+            let _ = write!(sql, " LIMIT {n}");
+        }
+        (sql, values)
+    };
     Some(match db.get_database_backend() {
         DbBackend::Postgres => {
-            let (sql, values) = select.build(PostgresQueryBuilder);
+            let (sql, values) = with_limit(select.build(PostgresQueryBuilder));
             let pool = db.get_postgres_connection_pool();
             match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
                 .fetch_all(pool)
@@ -140,7 +152,7 @@ pub(super) async fn all<C: ConnectionTrait + 'static>(
             }
         }
         DbBackend::Sqlite => {
-            let (sql, values) = select.build(SqliteQueryBuilder);
+            let (sql, values) = with_limit(select.build(SqliteQueryBuilder));
             let pool = db.get_sqlite_connection_pool();
             match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
                 .fetch_all(pool)
@@ -151,7 +163,7 @@ pub(super) async fn all<C: ConnectionTrait + 'static>(
             }
         }
         _ => {
-            let (sql, values) = select.build(MysqlQueryBuilder);
+            let (sql, values) = with_limit(select.build(MysqlQueryBuilder));
             let pool = db.get_mysql_connection_pool();
             match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
                 .fetch_all(pool)

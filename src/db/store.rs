@@ -238,9 +238,8 @@ async fn page<C: ConnectionTrait + 'static>(
                 select
                     .cond_where(cond.clone())
                     .order_by_expr(key_expr(query.order.field, backend), dir.clone())
-                    .order_by((Entity, Column::Id), dir.clone())
-                    .limit(query.limit + 1);
-                columns::all(db, &select, &columns).await
+                    .order_by((Entity, Column::Id), dir.clone());
+                columns::all(db, &select, &columns, Some(query.limit + 1)).await
             };
             match read {
                 Some(models) => models?,
@@ -316,9 +315,9 @@ async fn find_parts<C: ConnectionTrait + 'static>(
         let mut select = columns::select(&columns);
         select
             .and_where(Expr::col((Entity, Column::Id)).eq(id))
-            .cond_where(scope.clone())
-            .limit(1);
-        columns::all(db, &select, &columns).await
+            .cond_where(scope.clone());
+        // The primary key: one row at most, no `LIMIT` needed.
+        columns::all(db, &select, &columns, None).await
     };
     let model = match read {
         Some(models) => models?.pop(),

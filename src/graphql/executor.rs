@@ -255,14 +255,14 @@ impl Executor {
         let remember = (!validated && op.persisted.is_none() && op.query.len() <= MAX_CACHED_QUERY)
             .then(|| (op.query.clone(), doc.clone()));
         let response = if validated && query_only {
-            match run(&self.schemas.prevalidated, &op, doc.clone(), timeout).await {
+            match Box::pin(run(&self.schemas.prevalidated, &op, doc.clone(), timeout)).await {
                 Ok(r) if r.errors.is_empty() => Ok(r),
                 // Errors without validation may be validation errors in disguise: ask again.
-                Ok(_) => run(&self.schemas.checked, &op, doc.clone(), timeout).await,
+                Ok(_) => Box::pin(run(&self.schemas.checked, &op, doc.clone(), timeout)).await,
                 Err(e) => Err(e),
             }
         } else {
-            run(&self.schemas.checked, &op, doc.clone(), timeout).await
+            Box::pin(run(&self.schemas.checked, &op, doc.clone(), timeout)).await
         };
         let Ok(response) = response else {
             tracing::warn!(request_id = %op.request_id, "request timed out and was cancelled");

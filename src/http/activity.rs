@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::response::Response;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::connection_limits::ConnectionLimits;
@@ -25,7 +25,6 @@ pub(super) struct Activity {
     head_started: AtomicU64,
     /// When the connection last became idle (ms since `epoch`).
     idle_since: AtomicU64,
-    changed: Notify,
 }
 
 /// The next deadline of a connection.
@@ -53,7 +52,6 @@ impl Activity {
             // A new connection owes its first request head from the start.
             head_started: AtomicU64::new(1),
             idle_since: AtomicU64::new(0),
-            changed: Notify::new(),
         }
     }
 
@@ -69,7 +67,6 @@ impl Activity {
     fn received(&self) {
         if self.active.load(Relaxed) == 0 && self.head_started.load(Relaxed) == 0 {
             self.head_started.store(self.now_ms() + 1, Relaxed);
-            self.changed.notify_one();
         }
     }
 
@@ -83,7 +80,6 @@ impl Activity {
     fn request_ended(&self) {
         if self.active.fetch_sub(1, Relaxed) == 1 {
             self.idle_since.store(self.now_ms(), Relaxed);
-            self.changed.notify_one();
         }
     }
 
@@ -102,11 +98,6 @@ impl Activity {
                 self.instant(started - 1) + limits.header_read_timeout(),
             )),
         }
-    }
-
-    /// Resolves when the connection's state changed (a request started or ended).
-    pub(super) async fn changed(&self) {
-        self.changed.notified().await;
     }
 }
 

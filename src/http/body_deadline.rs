@@ -10,38 +10,49 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use super::negotiate::MediaType;
 use super::respond::Answer;
-use super::state::AppState;
 use crate::error::ApiError;
 
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Gives `request` a body that fails once `timeout` has passed since now (its head); the flag
+/// tells [`verdict`] whether it did. A request without a body is left as it is.
+pub fn arm(request: Request, timeout: Duration) -> (Request, Option<Arc<AtomicBool>>) {
     if http_body::Body::is_end_stream(request.body()) {
-        return next.run(request).await;
+        return (request, None);
     }
     let expired = Arc::new(AtomicBool::new(false));
-    let timeout = state.request_timeout;
     let flag = expired.clone();
+    let at = Instant::now() + timeout;
     let request = request.map(|body| {
         Body::new(DeadlineBody {
             body,
-            deadline: Box::pin(tokio::time::sleep(timeout)),
+            at,
+            deadline: None,
             expired: flag,
         })
     });
-    let response = next.run(request).await;
-    if expired.load(Ordering::Relaxed) {
-        tracing::debug!("request body not received in time");
-        return too_slow(timeout);
+    (request, Some(expired))
+}
+
+/// `response`, or `408 Request Timeout` when the body armed by [`arm`] did not arrive in time.
+pub fn verdict(
+    response: Response,
+    expired: Option<Arc<AtomicBool>>,
+    timeout: Duration,
+) -> Response {
+    match expired {
+        Some(expired) if expired.load(Ordering::Relaxed) => {
+            tracing::debug!("request body not received in time");
+            too_slow(timeout)
+        }
+        _ => response,
     }
-    response
 }
 
 fn too_slow(timeout: Duration) -> Response {
@@ -57,10 +68,12 @@ fn too_slow(timeout: Duration) -> Response {
     response
 }
 
-/// A body that fails once its deadline has passed.
+/// A body that fails once its deadline has passed. The timer starts only when the body is
+/// not all there yet (most bodies arrive with their head, and need none).
 struct DeadlineBody {
     body: Body,
-    deadline: Pin<Box<Sleep>>,
+    at: Instant,
+    deadline: Option<Pin<Box<Sleep>>>,
     expired: Arc<AtomicBool>,
 }
 
@@ -74,7 +87,11 @@ impl http_body::Body for DeadlineBody {
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         match Pin::new(&mut self.body).poll_frame(cx) {
             Poll::Pending => {
-                if self.deadline.as_mut().poll(cx).is_ready() {
+                let at = self.at;
+                let deadline = self
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                if deadline.as_mut().poll(cx).is_ready() {
                     self.expired.store(true, Ordering::Relaxed);
                     Poll::Ready(Some(Err(axum::Error::new("request body timed out"))))
                 } else {

@@ -19,6 +19,7 @@ pub use ws_guard::WsLimits;
 
 pub use state::AppState;
 
+use axum::extract::State;
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware;
 use axum::routing::get;
@@ -58,7 +59,7 @@ pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::upgrade))
         .layer(cors(origins));
-    Router::new()
+    let routes = Router::new()
         .merge(api)
         .route("/graphql/assets/{file}", get(graphiql::asset))
         .route(
@@ -68,10 +69,19 @@ pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            body_deadline::layer,
-        ))
-        .layer(middleware::from_fn(request_id::layer))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), envelope));
+    routes.with_state(state)
+}
+
+/// What every request gets, in one layer: its id ([`request_id`]), and a deadline for its
+/// body ([`body_deadline`]; a late body answers `408`, with the id too).
+async fn envelope(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let (request, id) = request_id::assign(request);
+    let (request, expired) = body_deadline::arm(request, state.request_timeout);
+    let response = body_deadline::verdict(next.run(request).await, expired, state.request_timeout);
+    request_id::echo(response, &id)
 }

@@ -2,9 +2,10 @@
 //! otherwise a new UUID. It is echoed in the response header, carried by log lines about the
 //! request, and put in the `extensions.requestId` of internal errors.
 
+use std::cell::Cell;
+
 use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
 
 pub const HEADER: &str = "x-request-id";
@@ -20,18 +21,62 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-pub async fn layer(mut request: Request, next: Next) -> Response {
+/// Gives `request` its id (see the module docs), which [`echo`] puts on the response.
+pub fn assign(mut request: Request) -> (Request, String) {
     let id = request
         .headers()
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| acceptable(v))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(fresh);
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    (request, id)
+}
+
+/// `response` with the request's id in its `x-request-id` header.
+pub fn echo(mut response: Response, id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(id) {
         response.headers_mut().insert(HEADER, value);
     }
     response
+}
+
+/// A new random (version 4) UUID from a per-thread generator (SplitMix64) seeded once from the
+/// operating system: a request id must be unique, not secret, and asking the system for
+/// randomness costs a system call per request.
+fn fresh() -> String {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
+    }
+    let next = |state: &Cell<u64>| {
+        let z = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        state.set(z);
+        let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let (a, b) = STATE.with(|state| (next(state), next(state)));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_le_bytes());
+    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_ids_are_distinct_version_4_uuids() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| fresh()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in ids.iter().take(10) {
+            let u = uuid::Uuid::parse_str(id).expect("a UUID");
+            assert_eq!(u.get_version_num(), 4, "{id}");
+            assert!(acceptable(id));
+        }
+    }
 }

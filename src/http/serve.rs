@@ -201,13 +201,25 @@ async fn connection(
     tokio::pin!(conn);
     let mut closing = false;
     loop {
-        let deadline = activity.deadline(&limits, closing);
-        let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d.at()).await,
-                None => std::future::pending().await,
+        // The loop wakes on its own timer, never for each request (a wake per request start
+        // and end cost a timer and a task switch each): it sleeps until the deadline that
+        // applies now, but never longer than a header timeout, since a request head that starts
+        // later is due no sooner than that. Each wake checks the state afresh.
+        let now = tokio::time::Instant::now();
+        let mut wake = now + limits.header_read_timeout();
+        match activity.deadline(&limits, closing) {
+            Some(Deadline::Header(at)) if at <= now => {
+                tracing::debug!("closing a connection whose request head is late");
+                return;
             }
-        };
+            Some(Deadline::Idle(at)) if at <= now => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+                continue;
+            }
+            Some(deadline) => wake = wake.min(deadline.at()),
+            None => {}
+        }
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(e) = result {
@@ -215,18 +227,7 @@ async fn connection(
                 }
                 return;
             }
-            () = activity.changed() => {}
-            () = sleep => match activity.deadline(&limits, closing) {
-                Some(Deadline::Header(at)) if at <= tokio::time::Instant::now() => {
-                    tracing::debug!("closing a connection whose request head is late");
-                    return;
-                }
-                Some(Deadline::Idle(at)) if at <= tokio::time::Instant::now() => {
-                    conn.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-                _ => {}
-            },
+            () = tokio::time::sleep_until(wake) => {}
             changed = stop.changed(), if !closing => {
                 let _ = changed;
                 conn.as_mut().graceful_shutdown();
