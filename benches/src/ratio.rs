@@ -32,6 +32,10 @@ pub struct LeanArgs {
     /// Closed-loop rounds; each cell is the median.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Rounds run first and not counted: the first reads of a cold database (SQLite's pages
+    /// not yet in the page cache) are slower by an order of magnitude.
+    #[arg(long, default_value_t = 1)]
+    warm_rounds: usize,
     /// The `oha` binary (default: `oha` on PATH or in ~/.cargo/bin); `none`: no oha runs.
     #[arg(long)]
     oha: Option<String>,
@@ -194,7 +198,8 @@ pub async fn run(args: LeanArgs) -> Result<(), String> {
         Duration::from_secs(args.load.duration),
     );
     let mut runs: Vec<(Query, Handler, Vec<Stats>)> = Vec::new();
-    for round in 0..args.rounds.max(1) {
+    for round in 0..args.warm_rounds + args.rounds.max(1) {
+        let counted = round >= args.warm_rounds;
         for &q in &queries {
             for (h, server) in servers {
                 let p = picks.clone();
@@ -203,8 +208,12 @@ pub async fn run(args: LeanArgs) -> Result<(), String> {
                 })
                 .await;
                 println!(
-                    "  round {} {:<22} {:<27} {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
-                    round + 1,
+                    "  {} {:<22} {:<27} {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+                    if counted {
+                        format!("round {}", round + 1 - args.warm_rounds)
+                    } else {
+                        "warm-up".to_owned()
+                    },
                     q.name(),
                     h.name(),
                     stats.rps(),
@@ -212,6 +221,9 @@ pub async fn run(args: LeanArgs) -> Result<(), String> {
                     stats.p99_ms,
                     stats.errors
                 );
+                if !counted {
+                    continue;
+                }
                 match runs.iter_mut().find(|(a, b, _)| *a == q && *b == h) {
                     Some((_, _, v)) => v.push(stats),
                     None => runs.push((q, h, vec![stats])),

@@ -65,12 +65,11 @@ pub(super) fn columns(parts: Parts, order: Option<OrderField>) -> Vec<Column> {
     out
 }
 
-/// `SELECT columns FROM conversations`, to which the caller adds its conditions.
+/// `SELECT columns FROM conversations`, to which the caller adds its conditions (one table:
+/// its columns need no table name, which halves the quoting sea-query does).
 pub(super) fn select(columns: &[Column]) -> SelectStatement {
     let mut select = Query::select();
-    select
-        .columns(columns.iter().map(|column| (Entity, *column)))
-        .from(Entity);
+    select.columns(columns.iter().copied()).from(Entity);
     select
 }
 
@@ -118,60 +117,77 @@ macro_rules! decode {
     };
 }
 
+/// How many rows a read takes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Take {
+    /// At most one (a primary-key lookup: no `LIMIT`).
+    One,
+    /// At most this many (`LIMIT n`).
+    Upto(u64),
+}
+
+/// [`all`] on one backend's pool.
+macro_rules! run_on {
+    ($select:expr, $builder:expr, $pool:expr, $take:expr, $columns:expr) => {{
+        let (mut sql, values) = $select.build($builder);
+        match $take {
+            Take::One => match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+                .fetch_optional($pool)
+                .await
+            {
+                Ok(row) => decode!(row, $columns),
+                Err(e) => Err(query_err(e)),
+            },
+            Take::Upto(n) => {
+                use std::fmt::Write as _;
+                let _ = write!(sql, " LIMIT {n}");
+                match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+                    .fetch_all($pool)
+                    .await
+                {
+                    Ok(rows) => decode!(rows, $columns),
+                    Err(e) => Err(query_err(e)),
+                }
+            }
+        }
+    }};
+}
+
 /// The rows of `select`, which reads `columns` (see [`select`]), run on the pool's own driver
 /// (SeaORM's generic path costs as much again as the read itself); `None` when `db` is not a
 /// pool (a transaction), whose caller reads whole rows instead.
 ///
-/// `limit` is written into the statement's text rather than bound: SQLite (built with STAT4)
+/// The limit is written into the statement's text rather than bound: SQLite (built with STAT4)
 /// prepares a statement again on every run whose bound `LIMIT` may steer its plan, and a
 /// handful of page sizes are a handful of cached statements.
 pub(super) async fn all<C: ConnectionTrait + 'static>(
     db: &C,
     select: &SelectStatement,
     columns: &[Column],
-    limit: Option<u64>,
+    take: Take,
 ) -> Option<Result<Vec<Model>, DbErr>> {
     let db = (db as &dyn Any).downcast_ref::<DatabaseConnection>()?;
-    let with_limit = |(mut sql, values): (String, _)| {
-        if let Some(n) = limit {
-            use std::fmt::Write as _;
-            let _ = write!(sql, " LIMIT {n}");
-        }
-        (sql, values)
-    };
     Some(match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let (sql, values) = with_limit(select.build(PostgresQueryBuilder));
-            let pool = db.get_postgres_connection_pool();
-            match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-                .fetch_all(pool)
-                .await
-            {
-                Ok(rows) => decode!(rows, columns),
-                Err(e) => Err(query_err(e)),
-            }
-        }
-        DbBackend::Sqlite => {
-            let (sql, values) = with_limit(select.build(SqliteQueryBuilder));
-            let pool = db.get_sqlite_connection_pool();
-            match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-                .fetch_all(pool)
-                .await
-            {
-                Ok(rows) => decode!(rows, columns),
-                Err(e) => Err(query_err(e)),
-            }
-        }
-        _ => {
-            let (sql, values) = with_limit(select.build(MysqlQueryBuilder));
-            let pool = db.get_mysql_connection_pool();
-            match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-                .fetch_all(pool)
-                .await
-            {
-                Ok(rows) => decode!(rows, columns),
-                Err(e) => Err(query_err(e)),
-            }
-        }
+        DbBackend::Postgres => run_on!(
+            select,
+            PostgresQueryBuilder,
+            db.get_postgres_connection_pool(),
+            take,
+            columns
+        ),
+        DbBackend::Sqlite => run_on!(
+            select,
+            SqliteQueryBuilder,
+            db.get_sqlite_connection_pool(),
+            take,
+            columns
+        ),
+        _ => run_on!(
+            select,
+            MysqlQueryBuilder,
+            db.get_mysql_connection_pool(),
+            take,
+            columns
+        ),
     })
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::columns;
+use super::columns::{self, Take};
 use super::entity::{Column, Entity};
 use super::events::EventLog;
 use super::filter::{compile, compile_with};
@@ -238,8 +238,8 @@ async fn page<C: ConnectionTrait + 'static>(
                 select
                     .cond_where(cond.clone())
                     .order_by_expr(key_expr(query.order.field, backend), dir.clone())
-                    .order_by((Entity, Column::Id), dir.clone());
-                columns::all(db, &select, &columns, Some(query.limit + 1)).await
+                    .order_by(Column::Id, dir.clone());
+                columns::all(db, &select, &columns, Take::Upto(query.limit + 1)).await
             };
             match read {
                 Some(models) => models?,
@@ -314,10 +314,10 @@ async fn find_parts<C: ConnectionTrait + 'static>(
         let columns = columns::columns(parts, None);
         let mut select = columns::select(&columns);
         select
-            .and_where(Expr::col((Entity, Column::Id)).eq(id))
+            .and_where(Expr::col(Column::Id).eq(id))
             .cond_where(scope.clone());
         // The primary key: one row at most, no `LIMIT` needed.
-        columns::all(db, &select, &columns, None).await
+        columns::all(db, &select, &columns, Take::One).await
     };
     let model = match read {
         Some(models) => models?.pop(),

@@ -3,6 +3,7 @@
 mod activity;
 mod body_deadline;
 mod connection_limits;
+mod cors;
 mod graphiql;
 mod graphql;
 mod health;
@@ -19,12 +20,14 @@ pub use ws_guard::WsLimits;
 
 pub use state::AppState;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::extract::State;
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{HeaderValue, Method};
 use axum::middleware;
 use axum::routing::get;
 use axum::Router;
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 /// Which origins may call the API from a browser.
 #[derive(Debug, Clone, Default)]
@@ -36,31 +39,15 @@ pub enum CorsOrigins {
     List(Vec<HeaderValue>),
 }
 
-fn cors(origins: &CorsOrigins) -> CorsLayer {
-    let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            header::AUTHORIZATION,
-            header::ACCEPT,
-            header::HeaderName::from_static(request_id::HEADER),
-        ])
-        .expose_headers([header::HeaderName::from_static(request_id::HEADER)])
-        .max_age(std::time::Duration::from_secs(3600));
-    match origins {
-        CorsOrigins::Any => layer.allow_origin(Any),
-        CorsOrigins::List(list) => layer.allow_origin(AllowOrigin::list(list.clone())),
-    }
-}
-
 /// The whole HTTP surface.
 pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
-    let api = Router::new()
+    let envelope_state = Envelope {
+        request_timeout: state.request_timeout,
+        cors: Arc::new(cors::Cors::new(origins)),
+    };
+    Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::upgrade))
-        .layer(cors(origins));
-    let routes = Router::new()
-        .merge(api)
         .route("/graphql/assets/{file}", get(graphiql::asset))
         .route(
             "/favicon.ico",
@@ -69,19 +56,38 @@ pub fn router(state: AppState, origins: &CorsOrigins) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
-        .layer(middleware::from_fn_with_state(state.clone(), envelope));
-    routes.with_state(state)
+        .layer(middleware::from_fn_with_state(envelope_state, envelope))
+        .with_state(state)
 }
 
-/// What every request gets, in one layer: its id ([`request_id`]), and a deadline for its
-/// body ([`body_deadline`]; a late body answers `408`, with the id too).
+/// What [`envelope`] needs (cheap to clone: it is cloned for every request).
+#[derive(Clone)]
+struct Envelope {
+    request_timeout: Duration,
+    cors: Arc<cors::Cors>,
+}
+
+/// What every request gets, in one layer (each layer costs a boxed clone and a moved future
+/// per request): its id ([`request_id`]); a deadline for its body ([`body_deadline`]: a late
+/// body answers `408`); and on the API routes, CORS ([`cors`]: a preflight is answered here).
 async fn envelope(
-    State(state): State<AppState>,
+    State(envelope): State<Envelope>,
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
     let (request, id) = request_id::assign(request);
-    let (request, expired) = body_deadline::arm(request, state.request_timeout);
-    let response = body_deadline::verdict(next.run(request).await, expired, state.request_timeout);
-    request_id::echo(response, &id)
+    let cors =
+        cors::Cors::applies_to(request.uri().path()).then(|| cors::origin(request.headers()));
+    if let Some(origin) = &cors {
+        if request.method() == Method::OPTIONS {
+            return request_id::echo(envelope.cors.preflight(origin.as_ref()), &id);
+        }
+    }
+    let timeout = envelope.request_timeout;
+    let (request, expired) = body_deadline::arm(request, timeout);
+    let mut response = next.run(request).await;
+    if let Some(origin) = cors {
+        envelope.cors.decorate(origin.as_ref(), &mut response);
+    }
+    request_id::echo(body_deadline::verdict(response, expired, timeout), &id)
 }

@@ -28,15 +28,15 @@ fn persisted(extensions: Option<&Map<String, Value>>) -> Option<Persisted> {
 }
 
 /// Reads the parameters of a JSON request object.
-pub fn from_object(object: Map<String, Value>) -> Result<Params, ApiError> {
+pub fn from_object(mut object: Map<String, Value>) -> Result<Params, ApiError> {
     let object_param = |name: &str| match object.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
         Some(_) => Err(ApiError::bad_request(format!("`{name}` must be an object"))),
     };
     let persisted = persisted(object_param("extensions")?);
-    let query = match object.get("query") {
-        Some(Value::String(q)) => q.clone(),
+    let query = match object.get_mut("query") {
+        Some(Value::String(q)) => std::mem::take(q),
         Some(_) => return Err(ApiError::bad_request("`query` must be a string")),
         // An automatic persisted query may send only its hash.
         None if persisted.is_some() => String::new(),
@@ -47,7 +47,11 @@ pub fn from_object(object: Map<String, Value>) -> Result<Params, ApiError> {
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(ApiError::bad_request("`operationName` must be a string")),
     };
-    let variables = object_param("variables")?.cloned().unwrap_or_default();
+    let variables = match object.get_mut("variables") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => std::mem::take(m),
+        Some(_) => return Err(ApiError::bad_request("`variables` must be an object")),
+    };
     Ok(Params {
         query,
         operation_name,

@@ -203,10 +203,11 @@ async fn connection(
     loop {
         // The loop wakes on its own timer, never for each request (a wake per request start
         // and end cost a timer and a task switch each): it sleeps until the deadline that
-        // applies now, but never longer than a header timeout, since a request head that starts
-        // later is due no sooner than that. Each wake checks the state afresh.
+        // applies now, but never longer than the shorter of the header and idle timeouts, since
+        // a request head that starts later, or an idle spell that begins later, is due no
+        // sooner than that. Each wake checks the state afresh.
         let now = tokio::time::Instant::now();
-        let mut wake = now + limits.header_read_timeout();
+        let mut wake = now + limits.header_read_timeout().min(limits.idle_timeout());
         match activity.deadline(&limits, closing) {
             Some(Deadline::Header(at)) if at <= now => {
                 tracing::debug!("closing a connection whose request head is late");
