@@ -119,7 +119,7 @@ pub fn build_with_read_pool(
     let keys = IdempotencyOptions {
         idempotency_ttl: options.idempotency_ttl,
     };
-    let state = AppState {
+    let state = AppState::new(http::Shared {
         api: graphql::build(store.clone(), events.clone(), limits, keys),
         store,
         events,
@@ -134,7 +134,7 @@ pub fn build_with_read_pool(
                 .unwrap_or(usize::MAX),
         },
         metrics,
-    };
+    });
     let router = http::router(state.clone(), &options.cors)
         .layer(DefaultBodyLimit::max(options.max_body_bytes));
     (router, state)

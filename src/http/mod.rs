@@ -18,7 +18,7 @@ mod ws_guard;
 
 pub use ws_guard::WsLimits;
 
-pub use state::AppState;
+pub use state::{AppState, Shared};
 
 use std::sync::Arc;
 use std::time::Duration;

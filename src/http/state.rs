@@ -11,9 +11,27 @@ use crate::events::EventBus;
 use crate::graphql::Api;
 use crate::metrics::Metrics;
 
-/// What every handler shares. Cheap to clone.
+/// What every handler shares: one [`Shared`] behind an `Arc`. axum clones the state for
+/// every route a request passes (a dozen times a request), so a clone must be one counter.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct Shared {
     /// The executor for requests, and the schema for subscriptions.
     pub api: Api,
     pub store: ConversationStore,
@@ -31,7 +49,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
-impl AppState {
+impl Shared {
     /// Who is calling, from the `Authorization` header: [`Access::Open`] when no key is
     /// configured.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Access, AuthError> {
