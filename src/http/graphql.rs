@@ -147,6 +147,9 @@ pub async fn post(
         )
         .into_response(run.media);
     }
+    if let Some(params) = params::from_body(&body) {
+        return run.one(params, false).await.into_response(run.media);
+    }
     match params::strict_json(&body) {
         Ok(Value::Object(object)) => match params::from_object(object) {
             Ok(params) => run.one(params, false).await.into_response(run.media),
