@@ -25,9 +25,36 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// `2022-06-23T05:05:40.950834Z`. Written by hand: chrono's `format` parses its pattern on
-/// every call, and every conversation has timestamps.
+/// `2022-06-23T05:05:40.950834Z`. Written by hand, digit by digit: chrono's `format` parses its
+/// pattern on every call, `core::fmt` costs as much again, and every conversation has
+/// timestamps (years outside 0000–9999 take `core::fmt`).
 pub fn format(at: &DateTime<Utc>) -> String {
+    let year = at.year();
+    if !(0..=9999).contains(&year) {
+        return format_slowly(at);
+    }
+    fn put(b: &mut [u8; 27], at: usize, mut n: u32, width: usize) {
+        for i in (0..width).rev() {
+            b[at + i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    }
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    put(&mut b, 0, year.unsigned_abs(), 4);
+    put(&mut b, 5, at.month(), 2);
+    put(&mut b, 8, at.day(), 2);
+    put(&mut b, 11, at.hour(), 2);
+    put(&mut b, 14, at.minute(), 2);
+    put(&mut b, 17, at.second(), 2);
+    put(&mut b, 20, at.nanosecond() / 1_000 % 1_000_000, 6);
+    // ASCII digits and separators only.
+    std::str::from_utf8(&b)
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
+/// [`format`] through `core::fmt`, for any year.
+fn format_slowly(at: &DateTime<Utc>) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(27);
     let _ = write!(
@@ -101,6 +128,21 @@ mod tests {
 
     fn micros(t: Option<DateTime<Utc>>) -> Option<i64> {
         t.map(|t| t.timestamp_micros())
+    }
+
+    #[test]
+    fn format_writes_what_core_fmt_writes() {
+        for text in [
+            "2022-06-23T05:05:40.950834Z",
+            "0001-01-01T00:00:00.000001Z",
+            "9999-12-31T23:59:59.999999Z",
+            "1970-01-01T00:00:00Z",
+        ] {
+            let t = parse_rfc3339(text).unwrap();
+            assert_eq!(format(&t), format_slowly(&t), "{text}");
+        }
+        let far = Utc.with_ymd_and_hms(12345, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(format(&far), format_slowly(&far));
     }
 
     #[test]
