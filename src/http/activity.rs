@@ -111,8 +111,16 @@ impl Drop for RequestGuard {
 }
 
 impl RequestGuard {
-    /// Keeps the request active until `response`'s body has been sent (or dropped).
+    /// Keeps the request active until `response`'s body has been sent (or dropped). A body
+    /// whose size is known (a buffered answer, as every GraphQL answer is) goes out with its
+    /// head at once: the request ends here, without wrapping the body.
     pub(super) fn attach(self, response: Response) -> Response {
+        if http_body::Body::size_hint(response.body())
+            .exact()
+            .is_some()
+        {
+            return response;
+        }
         // The guard lives in the body's frame mapping: dropped with the body.
         response.map(|body| {
             Body::new(body.map_frame(move |frame| {
