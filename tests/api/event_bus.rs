@@ -72,21 +72,37 @@ async fn bus_up(servers: &[ServerProcess]) -> usize {
 }
 
 /// A subscription on `addr` (after `after`, if given) whose events collect in the returned list
-/// until its socket ends. Registered on the server when this returns.
+/// until its socket ends. Registered on the server when this returns. A subscriber the server
+/// drops as too slow (a loaded machine) subscribes again after its `lastCursor`, as a client
+/// should: nothing may be lost or repeated either way.
 async fn collect(server: &ServerProcess, after: Option<&Value>) -> Arc<Mutex<Vec<Value>>> {
-    let mut client = WsClient::init(server.addr, json!({})).await;
+    let addr = server.addr;
+    let mut client = WsClient::init(addr, json!({})).await;
     client
         .subscribe("1", &subscription(), json!({ "after": after }))
         .await;
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     tokio::spawn(async move {
-        while let Some(msg) = client.next_or_end().await {
-            assert_eq!(msg["type"], "next", "{msg}");
-            assert!(msg["payload"].get("errors").is_none(), "{msg}");
-            sink.lock()
-                .unwrap()
-                .push(msg["payload"]["data"]["conversationEvents"].clone());
+        loop {
+            let mut resume = None;
+            while let Some(msg) = client.next_or_end().await {
+                assert_eq!(msg["type"], "next", "{msg}");
+                if let Some(errors) = msg["payload"].get("errors") {
+                    let ext = &errors[0]["extensions"];
+                    assert_eq!(ext["code"], "SUBSCRIBER_TOO_SLOW", "{msg}");
+                    resume = Some(ext["lastCursor"].clone());
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push(msg["payload"]["data"]["conversationEvents"].clone());
+            }
+            let Some(after) = resume else { return };
+            client = WsClient::init(addr, json!({})).await;
+            client
+                .subscribe("1", &subscription(), json!({ "after": after }))
+                .await;
         }
     });
     events
