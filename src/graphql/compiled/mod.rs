@@ -57,7 +57,7 @@ enum Root {
     },
     /// `conversations(…)`.
     Page {
-        args: Arguments,
+        args: Box<Arguments>,
         selection: ConnectionSelection,
     },
 }
@@ -130,7 +130,7 @@ impl Plan {
                     .try_into()
                     .ok()?;
                 Root::Page {
-                    args: Arguments {
+                    args: Box::new(Arguments {
                         filter,
                         include_deleted,
                         order_by,
@@ -139,7 +139,7 @@ impl Plan {
                         last,
                         before,
                         search,
-                    },
+                    }),
                     selection: ConnectionSelection::compile(&field.selection_set.node)?,
                 }
             }
