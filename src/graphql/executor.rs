@@ -9,10 +9,8 @@
 //! changes while the process runs). Such a run still coerces variables; if it reports any
 //! error, the query (which writes nothing) is run again with full validation, whose answer is
 //! the one given.
-//!
-//! A validated document whose operation is a plain read has a [compiled plan](super::compiled)
-//! too: it answers without async-graphql's executor, and gives way to the general path for
-//! anything it does not answer itself.
+//! A validated plain read also has a [compiled plan](super::compiled), which answers without
+//! async-graphql's executor and leaves what it does not answer to the general path.
 
 use std::sync::Arc;
 use std::time::Duration;

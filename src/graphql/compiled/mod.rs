@@ -17,6 +17,7 @@
 //!   a failed read), which the general path then reports as it always does. These paths only
 //!   read, so running the general path after a refusal here changes nothing.
 
+mod connection;
 mod write;
 
 use async_graphql::parser::types::{
@@ -33,7 +34,8 @@ use super::query::PageArgs;
 use super::scalars::Uuid;
 use crate::auth::Access;
 use crate::db::ConversationStore;
-use write::{ConnectionSelection, ConversationSelection};
+use connection::ConnectionSelection;
+use write::ConversationSelection;
 
 /// A compiled document: its one root field, and what the request must give.
 #[derive(Debug)]

@@ -1,4 +1,5 @@
-//! Compiled selections and the JSON they write. Each field writes exactly what its resolver in
+//! Compiled selections of conversations and addresses, and the JSON they write (connections:
+//! [`super::connection`]). Each field writes exactly what its resolver in
 //! `types.rs` / `connection.rs` gives, as async-graphql serializes it: scalars through their
 //! own `to_value`, enums by their GraphQL names, strings escaped as serde_json escapes them.
 
@@ -7,11 +8,7 @@ use async_graphql::resolver_utils::enum_value;
 use async_graphql::{ScalarType, Value};
 
 use super::plain_fields;
-use crate::db::ConversationStore;
-use crate::domain::filter::Predicate;
 use crate::domain::{self, Part, Parts};
-use crate::error::ApiError;
-use crate::graphql::connection::ConversationConnection;
 use crate::graphql::node_id::conversation_node_id;
 use crate::graphql::scalars::DateTime;
 use crate::graphql::types::{AddressType, ConversationType, OwnerType};
@@ -26,7 +23,7 @@ pub(super) fn key(name: &str) -> Vec<u8> {
 
 /// `s` as a JSON string, as serde_json writes it: as is between quotes when nothing in it
 /// needs escaping (serde_json escapes only `"`, `\\` and control characters).
-fn string(out: &mut Vec<u8>, s: &str) {
+pub(super) fn string(out: &mut Vec<u8>, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.reserve(s.len() + 2);
         out.push(b'"');
@@ -65,14 +62,14 @@ fn time(out: &mut Vec<u8>, at: Option<&chrono::DateTime<chrono::Utc>>) {
 
 /// An object's compiled selection: `"key":` and the field, in document order.
 #[derive(Debug)]
-struct Object<F> {
-    fields: Vec<(Vec<u8>, F)>,
+pub(super) struct Object<F> {
+    pub(super) fields: Vec<(Vec<u8>, F)>,
 }
 
 impl<F> Object<F> {
     /// The fields of `set`, each compiled by `field(name, sub-selection)`; `None` when `set`
     /// is not plain or `field` does not know one.
-    fn compile(
+    pub(super) fn compile(
         set: &SelectionSet,
         field: impl Fn(&str, &SelectionSet) -> Option<F>,
     ) -> Option<Self> {
@@ -87,7 +84,7 @@ impl<F> Object<F> {
     }
 
     /// `{…}`, each field written by `write`.
-    fn write(&self, out: &mut Vec<u8>, mut write: impl FnMut(&mut Vec<u8>, &F)) {
+    pub(super) fn write(&self, out: &mut Vec<u8>, mut write: impl FnMut(&mut Vec<u8>, &F)) {
         out.push(b'{');
         for (i, (key, field)) in self.fields.iter().enumerate() {
             if i > 0 {
@@ -273,7 +270,7 @@ impl ConversationField {
 #[derive(Debug)]
 pub(super) struct ConversationSelection {
     object: Object<ConversationField>,
-    parts: Parts,
+    pub(super) parts: Parts,
 }
 
 impl ConversationSelection {
@@ -293,179 +290,5 @@ impl ConversationSelection {
 
     pub(super) fn write(&self, out: &mut Vec<u8>, c: &domain::Conversation) {
         self.object.write(out, |out, f| f.write(out, c));
-    }
-}
-
-/// A field of `ConversationEdge`.
-#[derive(Debug)]
-enum EdgeField {
-    Typename,
-    Cursor,
-    Node(ConversationSelection),
-}
-
-/// A field of `PageInfo`.
-#[derive(Debug, Clone, Copy)]
-enum PageInfoField {
-    Typename,
-    HasNextPage,
-    HasPreviousPage,
-    StartCursor,
-    EndCursor,
-}
-
-/// A field of `ConversationConnection`.
-#[derive(Debug)]
-enum ConnectionField {
-    Typename,
-    Edges(Object<EdgeField>),
-    Nodes(ConversationSelection),
-    PageInfo(Object<PageInfoField>),
-    TotalCount,
-}
-
-/// What a page's answer needs besides its rows (each read only when selected).
-#[derive(Debug, Default)]
-pub(super) struct Extra {
-    has_next: Option<bool>,
-    has_previous: Option<bool>,
-    total: Option<i64>,
-}
-
-/// A compiled `ConversationConnection` selection.
-#[derive(Debug)]
-pub(super) struct ConnectionSelection {
-    object: Object<ConnectionField>,
-    parts: Parts,
-}
-
-impl ConnectionSelection {
-    pub(super) fn compile(set: &SelectionSet) -> Option<Self> {
-        let object = Object::compile(set, |name, sub| {
-            Some(match name {
-                "__typename" => ConnectionField::Typename,
-                "edges" => ConnectionField::Edges(Object::compile(sub, |name, sub| {
-                    Some(match name {
-                        "__typename" => EdgeField::Typename,
-                        "cursor" => EdgeField::Cursor,
-                        "node" => EdgeField::Node(ConversationSelection::compile(sub)?),
-                        _ => return None,
-                    })
-                })?),
-                "nodes" => ConnectionField::Nodes(ConversationSelection::compile(sub)?),
-                "pageInfo" => ConnectionField::PageInfo(Object::compile(sub, |name, _| {
-                    Some(match name {
-                        "__typename" => PageInfoField::Typename,
-                        "hasNextPage" => PageInfoField::HasNextPage,
-                        "hasPreviousPage" => PageInfoField::HasPreviousPage,
-                        "startCursor" => PageInfoField::StartCursor,
-                        "endCursor" => PageInfoField::EndCursor,
-                        _ => return None,
-                    })
-                })?),
-                "totalCount" => ConnectionField::TotalCount,
-                _ => return None,
-            })
-        })?;
-        let mut parts = Parts::ID;
-        for (_, field) in &object.fields {
-            match field {
-                ConnectionField::Edges(edges) => {
-                    for (_, f) in &edges.fields {
-                        if let EdgeField::Node(node) = f {
-                            parts = parts.union(node.parts);
-                        }
-                    }
-                }
-                ConnectionField::Nodes(node) => parts = parts.union(node.parts),
-                _ => {}
-            }
-        }
-        Some(Self { object, parts })
-    }
-
-    /// The parts of a conversation this selection reads.
-    pub(super) fn parts(&self) -> Parts {
-        self.parts
-    }
-
-    /// Reads what the selection needs besides the page's rows.
-    pub(super) async fn extra(
-        &self,
-        conn: &ConversationConnection,
-        store: &ConversationStore,
-        scope: &Predicate,
-    ) -> Result<Extra, ApiError> {
-        let mut extra = Extra::default();
-        for (_, field) in &self.object.fields {
-            match field {
-                ConnectionField::PageInfo(info) => {
-                    for (_, f) in &info.fields {
-                        match f {
-                            PageInfoField::HasNextPage if extra.has_next.is_none() => {
-                                extra.has_next = Some(conn.has_next_page(store, scope).await?);
-                            }
-                            PageInfoField::HasPreviousPage if extra.has_previous.is_none() => {
-                                extra.has_previous =
-                                    Some(conn.has_previous_page(store, scope).await?);
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                ConnectionField::TotalCount if extra.total.is_none() => {
-                    extra.total = Some(conn.count(store, scope).await?);
-                }
-                _ => {}
-            }
-        }
-        Ok(extra)
-    }
-
-    pub(super) fn write(&self, out: &mut Vec<u8>, conn: &ConversationConnection, extra: &Extra) {
-        let flag = |out: &mut Vec<u8>, b: Option<bool>| {
-            out.extend_from_slice(if b == Some(true) { b"true" } else { b"false" })
-        };
-        let cursor = |out: &mut Vec<u8>, c: Option<&str>| match c {
-            Some(c) => string(out, c),
-            None => out.extend_from_slice(b"null"),
-        };
-        self.object.write(out, |out, field| match field {
-            ConnectionField::Typename => string(out, "ConversationConnection"),
-            ConnectionField::Edges(edge) => {
-                out.push(b'[');
-                for (i, (c, node)) in conn.items().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    edge.write(out, |out, f| match f {
-                        EdgeField::Typename => string(out, "ConversationEdge"),
-                        EdgeField::Cursor => string(out, c),
-                        EdgeField::Node(selection) => selection.write(out, node),
-                    });
-                }
-                out.push(b']');
-            }
-            ConnectionField::Nodes(selection) => {
-                out.push(b'[');
-                for (i, (_, node)) in conn.items().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    selection.write(out, node);
-                }
-                out.push(b']');
-            }
-            ConnectionField::PageInfo(info) => info.write(out, |out, f| match f {
-                PageInfoField::Typename => string(out, "PageInfo"),
-                PageInfoField::HasNextPage => flag(out, extra.has_next),
-                PageInfoField::HasPreviousPage => flag(out, extra.has_previous),
-                PageInfoField::StartCursor => cursor(out, conn.items().next().map(|(c, _)| c)),
-                PageInfoField::EndCursor => cursor(out, conn.items().last().map(|(c, _)| c)),
-            }),
-            ConnectionField::TotalCount => {
-                out.extend_from_slice(extra.total.unwrap_or(0).to_string().as_bytes());
-            }
-        });
     }
 }
