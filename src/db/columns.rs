@@ -153,21 +153,25 @@ macro_rules! run_on {
     }};
 }
 
+/// `db` as a pool, which [`all`] reads from; `None` for a transaction, whose caller reads
+/// whole rows through SeaORM instead.
+pub(super) fn pool<C: ConnectionTrait + 'static>(db: &C) -> Option<&DatabaseConnection> {
+    (db as &dyn Any).downcast_ref::<DatabaseConnection>()
+}
+
 /// The rows of `select`, which reads `columns` (see [`select`]), run on the pool's own driver
-/// (SeaORM's generic path costs as much again as the read itself); `None` when `db` is not a
-/// pool (a transaction), whose caller reads whole rows instead.
+/// (SeaORM's generic path costs as much again as the read itself).
 ///
 /// The limit is written into the statement's text rather than bound: SQLite (built with STAT4)
 /// prepares a statement again on every run whose bound `LIMIT` may steer its plan, and a
 /// handful of page sizes are a handful of cached statements.
-pub(super) async fn all<C: ConnectionTrait + 'static>(
-    db: &C,
+pub(super) async fn all(
+    db: &DatabaseConnection,
     select: &SelectStatement,
     columns: &[Column],
     take: Take,
-) -> Option<Result<Vec<Model>, DbErr>> {
-    let db = (db as &dyn Any).downcast_ref::<DatabaseConnection>()?;
-    Some(match db.get_database_backend() {
+) -> Result<Vec<Model>, DbErr> {
+    match db.get_database_backend() {
         DbBackend::Postgres => run_on!(
             select,
             PostgresQueryBuilder,
@@ -189,5 +193,5 @@ pub(super) async fn all<C: ConnectionTrait + 'static>(
             take,
             columns
         ),
-    })
+    }
 }

@@ -229,31 +229,26 @@ async fn page<C: ConnectionTrait + 'static>(
     };
     let models = match searched {
         Some(models) => models,
-        None => {
-            let read = if parts == Parts::ALL {
-                None
-            } else {
+        None => match columns::pool(db).filter(|_| parts != Parts::ALL) {
+            Some(pool) => {
                 let columns = columns::columns(parts, Some(query.order.field));
                 let mut select = columns::select(&columns);
                 select
-                    .cond_where(cond.clone())
+                    .cond_where(cond)
                     .order_by_expr(key_expr(query.order.field, backend), dir.clone())
-                    .order_by(Column::Id, dir.clone());
-                columns::all(db, &select, &columns, Take::Upto(query.limit + 1)).await
-            };
-            match read {
-                Some(models) => models?,
-                None => {
-                    Entity::find()
-                        .filter(cond)
-                        .order_by(key_expr(query.order.field, backend), dir.clone())
-                        .order_by(Column::Id, dir)
-                        .limit(query.limit + 1)
-                        .all(db)
-                        .await?
-                }
+                    .order_by(Column::Id, dir);
+                columns::all(pool, &select, &columns, Take::Upto(query.limit + 1)).await?
             }
-        }
+            None => {
+                Entity::find()
+                    .filter(cond)
+                    .order_by(key_expr(query.order.field, backend), dir.clone())
+                    .order_by(Column::Id, dir)
+                    .limit(query.limit + 1)
+                    .all(db)
+                    .await?
+            }
+        },
     };
     let has_more = models.len() as u64 > query.limit;
     let mut rows = models
@@ -308,19 +303,18 @@ async fn find_parts<C: ConnectionTrait + 'static>(
     parts: Parts,
 ) -> Result<Option<Conversation>, DbErr> {
     let scope = compile(scope, db.get_database_backend());
-    let read = if parts == Parts::ALL {
-        None
-    } else {
-        let columns = columns::columns(parts, None);
-        let mut select = columns::select(&columns);
-        select
-            .and_where(Expr::col(Column::Id).eq(id))
-            .cond_where(scope.clone());
-        // The primary key: one row at most, no `LIMIT` needed.
-        columns::all(db, &select, &columns, Take::One).await
-    };
-    let model = match read {
-        Some(models) => models?.pop(),
+    let model = match columns::pool(db).filter(|_| parts != Parts::ALL) {
+        Some(pool) => {
+            let columns = columns::columns(parts, None);
+            let mut select = columns::select(&columns);
+            select
+                .and_where(Expr::col(Column::Id).eq(id))
+                .cond_where(scope);
+            // The primary key: one row at most, no `LIMIT` needed.
+            columns::all(pool, &select, &columns, Take::One)
+                .await?
+                .pop()
+        }
         None => Entity::find_by_id(id).filter(scope).one(db).await?,
     };
     model.map(Conversation::try_from).transpose()

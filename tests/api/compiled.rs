@@ -7,9 +7,7 @@
 use axum::body::Body;
 use axum::http::Request;
 use conversation_graphql::auth::Role;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 use crate::support::*;
 
@@ -27,13 +25,7 @@ async fn raw(app: &TestApp, body: Value) -> String {
         request = request.header("authorization", token);
     }
     let request = request.body(Body::from(body.to_string())).unwrap();
-    let response = app.router.clone().oneshot(request).await.expect("router");
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (_, _, bytes) = bytes_from(&app.router, request).await;
     String::from_utf8(bytes.to_vec()).expect("UTF-8")
 }
 

@@ -33,8 +33,11 @@ pub fn get(uri: &str, accept: &str) -> Request<Body> {
         .unwrap()
 }
 
-/// Sends a raw HTTP request through `router`.
-pub async fn send_to(router: &axum::Router, request: Request<Body>) -> Reply {
+/// Sends a raw HTTP request through `router`: status, headers and the body's bytes.
+pub async fn bytes_from(
+    router: &axum::Router,
+    request: Request<Body>,
+) -> (StatusCode, HeaderMap, axum::body::Bytes) {
     let response = router
         .clone()
         .oneshot(request)
@@ -48,6 +51,12 @@ pub async fn send_to(router: &axum::Router, request: Request<Body>) -> Reply {
         .await
         .expect("body")
         .to_bytes();
+    (status, headers, bytes)
+}
+
+/// Sends a raw HTTP request through `router`.
+pub async fn send_to(router: &axum::Router, request: Request<Body>) -> Reply {
+    let (status, headers, bytes) = bytes_from(router, request).await;
     let body = if bytes.is_empty() {
         Value::Null
     } else {
