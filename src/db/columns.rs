@@ -9,7 +9,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use sea_orm::sea_query::{
-    MysqlQueryBuilder, PostgresQueryBuilder, Query, SelectStatement, SqliteQueryBuilder,
+    MysqlQueryBuilder, PostgresQueryBuilder, Query, SelectStatement, SqliteQueryBuilder, Values,
 };
 use sea_orm::sqlx::{self, AssertSqlSafe, Row};
 use sea_orm::{
@@ -87,8 +87,54 @@ fn query_err(e: sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
-/// Rows read with `columns` (in that order), decoded by position into the types of the
-/// model's own fields.
+/// One column of a row into the model's field: straight into the field for the columns
+/// [`Parts`] names, through the model's [`Value`]s for any other.
+macro_rules! set_field {
+    ($m:expr, $row:expr, $i:expr, $column:expr) => {
+        match $column {
+            Column::Id => $m.id = $row.try_get($i).map_err(query_err)?,
+            Column::CustomerId => $m.customer_id = $row.try_get($i).map_err(query_err)?,
+            Column::OwnerId => $m.owner_id = $row.try_get($i).map_err(query_err)?,
+            Column::AccountId => $m.account_id = $row.try_get($i).map_err(query_err)?,
+            Column::Name => $m.name = $row.try_get($i).map_err(query_err)?,
+            Column::Detail => $m.detail = $row.try_get($i).map_err(query_err)?,
+            Column::Kind => $m.kind = $row.try_get($i).map_err(query_err)?,
+            Column::DialogId => $m.dialog_id = $row.try_get($i).map_err(query_err)?,
+            Column::SelfType => $m.self_type = $row.try_get($i).map_err(query_err)?,
+            Column::SelfTarget => $m.self_target = $row.try_get($i).map_err(query_err)?,
+            Column::SelfTargetName => $m.self_target_name = $row.try_get($i).map_err(query_err)?,
+            Column::SelfName => $m.self_name = $row.try_get($i).map_err(query_err)?,
+            Column::SelfDetail => $m.self_detail = $row.try_get($i).map_err(query_err)?,
+            Column::PeerType => $m.peer_type = $row.try_get($i).map_err(query_err)?,
+            Column::PeerTarget => $m.peer_target = $row.try_get($i).map_err(query_err)?,
+            Column::PeerTargetName => $m.peer_target_name = $row.try_get($i).map_err(query_err)?,
+            Column::PeerName => $m.peer_name = $row.try_get($i).map_err(query_err)?,
+            Column::PeerDetail => $m.peer_detail = $row.try_get($i).map_err(query_err)?,
+            Column::TmCreate => $m.tm_create = $row.try_get($i).map_err(query_err)?,
+            Column::TmUpdate => $m.tm_update = $row.try_get($i).map_err(query_err)?,
+            Column::TmDelete => $m.tm_delete = $row.try_get($i).map_err(query_err)?,
+            Column::Version => $m.version = $row.try_get($i).map_err(query_err)?,
+            column => {
+                let value = match $m.get(column) {
+                    Value::Uuid(_) => Value::Uuid($row.try_get($i).map_err(query_err)?),
+                    Value::String(_) => Value::String($row.try_get($i).map_err(query_err)?),
+                    Value::ChronoDateTimeUtc(_) => {
+                        Value::ChronoDateTimeUtc($row.try_get($i).map_err(query_err)?)
+                    }
+                    Value::Int(_) => Value::Int($row.try_get($i).map_err(query_err)?),
+                    other => {
+                        return Err(DbErr::Custom(format!(
+                            "no positional decoding for {column:?} ({other:?})"
+                        )))
+                    }
+                };
+                $m.try_set(column, value)?;
+            }
+        }
+    };
+}
+
+/// Rows read with `columns` (in that order), decoded by position into the model's fields.
 macro_rules! decode {
     ($rows:expr, $columns:expr) => {
         $rows
@@ -96,20 +142,7 @@ macro_rules! decode {
             .map(|row| {
                 let mut m = placeholder();
                 for (i, column) in $columns.iter().copied().enumerate() {
-                    let value = match m.get(column) {
-                        Value::Uuid(_) => Value::Uuid(row.try_get(i).map_err(query_err)?),
-                        Value::String(_) => Value::String(row.try_get(i).map_err(query_err)?),
-                        Value::ChronoDateTimeUtc(_) => {
-                            Value::ChronoDateTimeUtc(row.try_get(i).map_err(query_err)?)
-                        }
-                        Value::Int(_) => Value::Int(row.try_get(i).map_err(query_err)?),
-                        other => {
-                            return Err(DbErr::Custom(format!(
-                                "no positional decoding for {column:?} ({other:?})"
-                            )))
-                        }
-                    };
-                    m.try_set(column, value)?;
+                    set_field!(m, row, i, column);
                 }
                 Ok(m)
             })
@@ -126,29 +159,19 @@ pub(super) enum Take {
     Upto(u64),
 }
 
-/// [`all`] on one backend's pool.
+/// A statement's text and values, run on one backend's pool.
 macro_rules! run_on {
-    ($select:expr, $builder:expr, $pool:expr, $take:expr, $columns:expr) => {{
-        let (mut sql, values) = $select.build($builder);
+    ($sql:expr, $values:expr, $pool:expr, $take:expr, $columns:expr) => {{
+        let query = sqlx::query_with(AssertSqlSafe($sql), SqlxValues($values));
         match $take {
-            Take::One => match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-                .fetch_optional($pool)
-                .await
-            {
+            Take::One => match query.fetch_optional($pool).await {
                 Ok(row) => decode!(row, $columns),
                 Err(e) => Err(query_err(e)),
             },
-            Take::Upto(n) => {
-                use std::fmt::Write as _;
-                let _ = write!(sql, " LIMIT {n}");
-                match sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-                    .fetch_all($pool)
-                    .await
-                {
-                    Ok(rows) => decode!(rows, $columns),
-                    Err(e) => Err(query_err(e)),
-                }
-            }
+            Take::Upto(_) => match query.fetch_all($pool).await {
+                Ok(rows) => decode!(rows, $columns),
+                Err(e) => Err(query_err(e)),
+            },
         }
     }};
 }
@@ -171,27 +194,40 @@ pub(super) async fn all(
     columns: &[Column],
     take: Take,
 ) -> Result<Vec<Model>, DbErr> {
+    let (mut sql, values) = build(select, db.get_database_backend());
+    if let Take::Upto(n) = take {
+        use std::fmt::Write as _;
+        let _ = write!(sql, " LIMIT {n}");
+    }
+    run(db, Arc::from(sql), values, columns, take).await
+}
+
+/// `select`'s text and values for `backend`.
+pub(super) fn build(select: &SelectStatement, backend: DbBackend) -> (String, Values) {
+    match backend {
+        DbBackend::Postgres => select.build(PostgresQueryBuilder),
+        DbBackend::Sqlite => select.build(SqliteQueryBuilder),
+        _ => select.build(MysqlQueryBuilder),
+    }
+}
+
+/// Runs a built statement that reads `columns` (its text already holds any `LIMIT`).
+pub(super) async fn run(
+    db: &DatabaseConnection,
+    sql: Arc<str>,
+    values: Values,
+    columns: &[Column],
+    take: Take,
+) -> Result<Vec<Model>, DbErr> {
     match db.get_database_backend() {
         DbBackend::Postgres => run_on!(
-            select,
-            PostgresQueryBuilder,
+            sql,
+            values,
             db.get_postgres_connection_pool(),
             take,
             columns
         ),
-        DbBackend::Sqlite => run_on!(
-            select,
-            SqliteQueryBuilder,
-            db.get_sqlite_connection_pool(),
-            take,
-            columns
-        ),
-        _ => run_on!(
-            select,
-            MysqlQueryBuilder,
-            db.get_mysql_connection_pool(),
-            take,
-            columns
-        ),
+        DbBackend::Sqlite => run_on!(sql, values, db.get_sqlite_connection_pool(), take, columns),
+        _ => run_on!(sql, values, db.get_mysql_connection_pool(), take, columns),
     }
 }

@@ -7,6 +7,7 @@
 
 mod batch;
 mod bulk;
+mod by_id;
 mod casefold;
 mod columns;
 mod counts;

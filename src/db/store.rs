@@ -8,7 +8,7 @@
 //! Each method takes a `scope`: a predicate every row it reads or writes must also match (the
 //! caller's tenant). A row outside the scope is treated exactly like a row that does not exist.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -302,20 +302,12 @@ async fn find_parts<C: ConnectionTrait + 'static>(
     scope: &Predicate,
     parts: Parts,
 ) -> Result<Option<Conversation>, DbErr> {
-    let scope = compile(scope, db.get_database_backend());
     let model = match columns::pool(db).filter(|_| parts != Parts::ALL) {
-        Some(pool) => {
-            let columns = columns::columns(parts, None);
-            let mut select = columns::select(&columns);
-            select
-                .and_where(Expr::col(Column::Id).eq(id))
-                .cond_where(scope);
-            // The primary key: one row at most, no `LIMIT` needed.
-            columns::all(pool, &select, &columns, Take::One)
-                .await?
-                .pop()
+        Some(pool) => super::by_id::find(pool, id, scope, parts).await?,
+        None => {
+            let scope = compile(scope, db.get_database_backend());
+            Entity::find_by_id(id).filter(scope).one(db).await?
         }
-        None => Entity::find_by_id(id).filter(scope).one(db).await?,
     };
     model.map(Conversation::try_from).transpose()
 }

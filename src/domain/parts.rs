@@ -35,7 +35,7 @@ pub enum Part {
 const COUNT: u32 = Part::Version as u32 + 1;
 
 /// A set of [`Part`]s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Parts(u32);
 
 impl Parts {

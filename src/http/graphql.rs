@@ -9,7 +9,7 @@
 //! - a batch (a JSON array, with `--max-batch`) answers an array, one answer per operation.
 
 use axum::body::Bytes;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{Extension, FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -133,9 +133,15 @@ fn start<'a>(
 pub async fn post(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
+    // The headers are taken rather than copied (axum's `HeaderMap` extractor clones them).
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
+    let body = match Bytes::from_request(Request::from_parts(parts, body), &state).await {
+        Ok(body) => body,
+        Err(rejection) => return rejection.into_response(),
+    };
     let run = match start(&state, &headers, &request_id) {
         Ok(run) => run,
         Err(response) => return *response,
