@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::Router;
 use sea_orm::DatabaseConnection;
@@ -135,8 +134,7 @@ pub fn build_with_read_pool(
         },
         metrics,
     });
-    let router = http::router(state.clone(), &options.cors)
-        .layer(DefaultBodyLimit::max(options.max_body_bytes));
+    let router = http::router(state.clone(), &options.cors, options.max_body_bytes);
     (router, state)
 }
 
