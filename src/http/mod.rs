@@ -104,8 +104,8 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let (request, id) = request_id::assign(request);
-        let cors = cors::Cors::applies_to(request.uri().path())
-            .then(|| cors::origin(request.headers()));
+        let cors =
+            cors::Cors::applies_to(request.uri().path()).then(|| cors::origin(request.headers()));
         let envelope = self.envelope.clone();
         if let Some(origin) = &cors {
             if request.method() == Method::OPTIONS {
