@@ -201,7 +201,13 @@ pub async fn run(args: LeanArgs) -> Result<(), String> {
     for round in 0..args.warm_rounds + args.rounds.max(1) {
         let counted = round >= args.warm_rounds;
         for &q in &queries {
-            for (h, server) in servers {
+            // Every other round runs the handlers in the opposite order, so that whatever the
+            // run before leaves behind (a busy database, a cold cache) falls on each alike.
+            let mut order = servers;
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for (h, server) in order {
                 let p = picks.clone();
                 let stats = load::run(server.addr, c, warm, dur, move |c, i| {
                     request(q, h, &p, c, i)

@@ -231,6 +231,17 @@ impl Executor {
                 Err(e) => return refused(e),
             },
         };
+        let plan = match &found {
+            Found::Validated(v) => v.plan.as_ref(),
+            Found::Parsed(_) => None,
+        };
+        // A plan whose guard verdict no variable can change passed the guard when its document
+        // was validated (a request the plan declines goes on to the guard below).
+        if let Some(plan) = plan.filter(|p| p.guard_is_static()) {
+            if let Some(outcome) = self.compiled(plan, &op, timeout).await {
+                return outcome;
+            }
+        }
         let doc = found.doc();
         let name = op.operation_name.as_deref();
         if let Err(refusal) = guard::check(doc, name, &op.variables, &self.limits, op.via_get) {
@@ -241,10 +252,7 @@ impl Executor {
             };
         }
         let validated = matches!(found, Found::Validated(_));
-        if let Some(plan) = match &found {
-            Found::Validated(v) => v.plan.as_ref(),
-            Found::Parsed(_) => None,
-        } {
+        if let Some(plan) = plan.filter(|p| !p.guard_is_static()) {
             if let Some(outcome) = self.compiled(plan, &op, timeout).await {
                 return outcome;
             }

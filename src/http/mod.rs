@@ -109,7 +109,7 @@ where
         let envelope = self.envelope.clone();
         if let Some(origin) = &cors {
             if request.method() == Method::OPTIONS {
-                let response = request_id::echo(envelope.cors.preflight(origin.as_ref()), &id);
+                let response = request_id::echo(envelope.cors.preflight(origin.as_ref()), id);
                 return Box::pin(std::future::ready(Ok(response)));
             }
         }
@@ -126,7 +126,7 @@ where
             }
             Ok(request_id::echo(
                 body_deadline::verdict(response, expired, timeout),
-                &id,
+                id,
             ))
         })
     }

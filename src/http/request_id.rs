@@ -5,10 +5,13 @@
 use std::cell::Cell;
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 
 pub const HEADER: &str = "x-request-id";
+
+/// [`HEADER`] as a header name (a `&str` name is parsed on every use).
+const HEADER_NAME: HeaderName = HeaderName::from_static(HEADER);
 
 /// The id of the request being served.
 #[derive(Debug, Clone)]
@@ -25,7 +28,7 @@ fn acceptable(id: &str) -> bool {
 pub fn assign(mut request: Request) -> (Request, String) {
     let id = request
         .headers()
-        .get(HEADER)
+        .get(&HEADER_NAME)
         .and_then(|v| v.to_str().ok())
         .filter(|v| acceptable(v))
         .map(str::to_owned)
@@ -34,10 +37,11 @@ pub fn assign(mut request: Request) -> (Request, String) {
     (request, id)
 }
 
-/// `response` with the request's id in its `x-request-id` header.
-pub fn echo(mut response: Response, id: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(id) {
-        response.headers_mut().insert(HEADER, value);
+/// `response` with the request's id in its `x-request-id` header (the id's own buffer
+/// becomes the header's, uncopied).
+pub fn echo(mut response: Response, id: String) -> Response {
+    if let Ok(value) = HeaderValue::try_from(id) {
+        response.headers_mut().insert(HEADER_NAME, value);
     }
     response
 }

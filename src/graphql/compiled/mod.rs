@@ -166,6 +166,14 @@ impl Plan {
         })
     }
 
+    /// Whether the guard ([`crate::graphql::guard`]) answers alike for every request this plan
+    /// answers: a single conversation selects no list whose size a variable sets, so its depth,
+    /// aliases and complexity are the document's own, and a request without a required
+    /// variable, or naming another operation, is declined by the plan.
+    pub fn guard_is_static(&self) -> bool {
+        matches!(self.root, Root::One { .. })
+    }
+
     /// The whole response body (`{"data": …}`) for a request with `variables`, or `None` when
     /// the general path must answer it.
     pub async fn answer(
