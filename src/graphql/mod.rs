@@ -7,6 +7,7 @@ mod compiled;
 mod connection;
 mod context;
 mod counts;
+mod error_list;
 mod events;
 pub mod executor;
 mod filter;
