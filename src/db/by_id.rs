@@ -3,11 +3,12 @@
 //! more than decoding the row it reads.
 //!
 //! A shape is all the text depends on: the backend, the parts read, and the fields a scope
-//! tests, for a scope that only tests fields for equality with UUIDs (every caller's scope:
-//! all rows, one customer's, one agent's). Such a statement binds the id and then the
-//! scope's UUIDs, in that order. A text is remembered only once a statement built for its
-//! shape was seen to bind exactly those values, so a remembered text is the one sea-query
-//! builds. Any other scope has its statement built every time.
+//! tests, for a scope that only tests fields for equality with UUIDs. A text is remembered
+//! only once a statement built for its shape was seen to bind exactly the id and then the
+//! scope's UUIDs, so a remembered text is the one sea-query builds. That holds for the scopes
+//! of all rows and of one customer's (admins, managers, no authentication); an agent's scope
+//! binds one more value (its owner test excludes the nil UUID of older data), so its
+//! statement is built every time, as is any other scope's.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, RwLock};
@@ -122,11 +123,7 @@ pub(super) async fn find(
         }
     }
     let columns = columns::columns(parts, None);
-    let mut select = columns::select(&columns);
-    select
-        .and_where(Expr::col(Column::Id).eq(id))
-        .cond_where(compile(scope, backend));
-    let (text, values) = columns::build(&select, backend);
+    let (text, values) = build(&columns, id, scope, backend);
     let text: Arc<str> = Arc::from(text);
     if let Some((shape, uuids)) = shape {
         if values == bound(id, &uuids) {
@@ -145,6 +142,15 @@ pub(super) async fn find(
         .pop())
 }
 
+/// `SELECT columns … WHERE id = ? AND scope`, built by sea-query: its text and values.
+fn build(columns: &[Column], id: Uuid, scope: &Predicate, backend: DbBackend) -> (String, Values) {
+    let mut select = columns::select(columns);
+    select
+        .and_where(Expr::col(Column::Id).eq(id))
+        .cond_where(compile(scope, backend));
+    columns::build(&select, backend)
+}
+
 fn remember(shape: Shape, statement: Statement) {
     if let Ok(mut texts) = TEXTS.write() {
         if texts.len() < MAX_TEXTS {
@@ -157,11 +163,14 @@ fn remember(shape: Shape, statement: Statement) {
 mod tests {
     use super::*;
 
+    fn eq(field: Field, u: Uuid) -> Predicate {
+        Predicate::Eq(field, Scalar::Uuid(u))
+    }
+
     #[test]
     fn only_scopes_of_uuid_equalities_have_a_shape() {
         let customer = Uuid::from_u128(7);
         let agent = Uuid::from_u128(9);
-        let eq = |field, u| Predicate::Eq(field, Scalar::Uuid(u));
         assert_eq!(equalities(&Predicate::All), Some(([None; 3], vec![])));
         assert_eq!(
             equalities(&eq(Field::CustomerId, customer)),
@@ -187,29 +196,26 @@ mod tests {
             None
         );
     }
-}
 
-#[cfg(test)]
-mod build_tests {
-    use super::*;
-
+    /// The scopes of all rows and of one customer bind the id, then their UUIDs: their texts
+    /// are remembered. An agent's binds the nil UUID too: never remembered.
     #[test]
-    fn a_built_statement_binds_the_id_then_the_scope() {
-        let id = Uuid::from_u128(1);
-        let customer = Uuid::from_u128(2);
-        for scope in [
-            Predicate::All,
-            Predicate::Eq(Field::CustomerId, Scalar::Uuid(customer)),
+    fn which_built_statements_bind_the_id_then_the_scope() {
+        let (id, customer, agent) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let agents = Predicate::And(vec![
+            eq(Field::CustomerId, customer),
+            eq(Field::OwnerId, agent),
+        ]);
+        for (scope, remembered) in [
+            (Predicate::All, true),
+            (eq(Field::CustomerId, customer), true),
+            (agents, false),
         ] {
             let (_, uuids) = equalities(&scope).expect("a shape");
             for backend in [DbBackend::Postgres, DbBackend::Sqlite, DbBackend::MySql] {
-                let columns = columns::columns(Parts::ID, None);
-                let mut select = columns::select(&columns);
-                select
-                    .and_where(Expr::col(Column::Id).eq(id))
-                    .cond_where(compile(&scope, backend));
-                let (text, values) = columns::build(&select, backend);
-                assert_eq!(values, bound(id, &uuids), "{text}");
+                let columns = columns::columns(Parts::ALL, None);
+                let (text, values) = build(&columns, id, &scope, backend);
+                assert_eq!(values == bound(id, &uuids), remembered, "{text}");
             }
         }
     }

@@ -7,7 +7,7 @@ use super::guard;
 use crate::error::{code_of, coded, Code};
 
 /// Most errors one answer lists; the rest are counted in one more error.
-pub const MAX_ERRORS: usize = 50;
+const MAX_ERRORS: usize = 50;
 /// Longest error message shown (names quoted in it are cut first, see [`guard::echo`]).
 const MAX_MESSAGE: usize = 500;
 

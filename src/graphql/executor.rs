@@ -32,8 +32,6 @@ use crate::auth::Access;
 use crate::db::{CommitFence, ConversationStore};
 use crate::error::{coded, ApiError};
 
-pub use super::error_list::MAX_ERRORS;
-
 /// Longest document text kept in the parsed-document cache.
 const MAX_CACHED_QUERY: usize = 4096;
 /// How many parsed documents each cache keeps.
